@@ -1,0 +1,103 @@
+"""Classify all digit crops of a frame in one call of a compiled model function.
+
+This is the only live-path module that imports TensorFlow. Batches are padded to a few fixed
+sizes, so the compiled function is traced once per size at warm-up and never again.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from livedigits.errors import UserError
+from livedigits.preprocess import to_model_input
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+NOT_A_DIGIT = 10
+BUCKETS = (8, 32, 128)
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "livedigits.keras"
+
+
+@dataclass
+class Prediction:
+    """Per-crop label (0-9, or 10 for "not a digit"), its probability, and all probabilities."""
+
+    digit: np.ndarray
+    confidence: np.ndarray
+    probs: np.ndarray
+
+
+def bucket(n: int) -> int:
+    """The padded batch size for `n` crops: the smallest bucket that holds them."""
+    for b in BUCKETS:
+        if n <= b:
+            return b
+    return BUCKETS[-1]
+
+
+class Classifier:
+    """A loaded digit model and its compiled batched call.
+
+    >>> clf = Classifier()                                   # doctest: +SKIP
+    >>> clf.predict(np.zeros((3, 28, 28), np.uint8)).digit   # doctest: +SKIP
+    array([10, 10, 10])
+    """
+
+    def __init__(self, path: str | Path | None = None, warm_up: bool = True) -> None:
+        self.path = Path(path) if path is not None else DEFAULT_MODEL
+        t0 = time.perf_counter()
+        import tensorflow as tf
+
+        self._tf = tf
+        self.model = load_model(self.path)
+        self.device = tf.config.list_logical_devices("GPU")[0].name if tf.config.list_logical_devices(
+            "GPU") else "CPU"
+        self._fn = tf.function(lambda x: self.model(x, training=False), reduce_retracing=False)
+        self.load_ms = (time.perf_counter() - t0) * 1000
+        self.warmup_ms = 0.0
+        if warm_up:
+            t1 = time.perf_counter()
+            for b in BUCKETS:
+                self._fn(tf.zeros((b, 28, 28, 1), tf.float32)).numpy()
+            self.warmup_ms = (time.perf_counter() - t1) * 1000
+
+    def predict(self, digits: np.ndarray) -> Prediction:
+        """Labels and confidences for (N, 28, 28) uint8 crops, in one call per 128 crops."""
+        n = len(digits)
+        if n == 0:
+            empty = np.zeros(0, np.int64)
+            return Prediction(empty, np.zeros(0, np.float32), np.zeros((0, 11), np.float32))
+        x = to_model_input(digits)
+        out = []
+        for start in range(0, n, BUCKETS[-1]):
+            chunk = x[start : start + BUCKETS[-1]]
+            padded = np.zeros((bucket(len(chunk)), 28, 28, 1), np.float32)
+            padded[: len(chunk)] = chunk
+            out.append(self._fn(self._tf.constant(padded)).numpy()[: len(chunk)])
+        probs = np.concatenate(out)
+        digit = probs.argmax(axis=1)
+        return Prediction(digit, probs[np.arange(n), digit].astype(np.float32), probs)
+
+
+def load_model(path: Path):
+    """Load a Keras model file and check it is a digit model (28x28x1 in, 11 classes out)."""
+    import keras
+
+    if not path.is_file():
+        raise UserError(f"model file not found: {path} (pass --model PATH to a .keras file)")
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as e:  # Keras raises many types for a file that is not a model
+        raise UserError(f"{path} is not a Keras model file ({type(e).__name__}); "
+                        "pass --model PATH to a .keras file made by `livedigits train`") from e
+    in_shape = tuple(model.input_shape[1:]) if hasattr(model, "input_shape") else None
+    out_shape = tuple(model.output_shape[1:]) if hasattr(model, "output_shape") else None
+    if in_shape != (28, 28, 1) or out_shape != (11,):
+        raise UserError(f"{path} is a Keras model but not a livedigits one (input {in_shape}, "
+                        f"output {out_shape}; expected (28, 28, 1) -> (11,))")
+    return model

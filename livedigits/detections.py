@@ -1,0 +1,114 @@
+"""The data that flows between stages: digit detections, numbers, and one frame's result.
+
+`Detections` holds parallel numpy arrays (one row per digit) and indexes like an array, so a
+stage can keep what it wants with a mask: `d[d.confidence > 0.5]`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+NO_ID = -1
+
+
+def _col(values, dtype, n: int, fill) -> np.ndarray:
+    if values is None:
+        return np.full(n, fill, dtype)
+    return np.asarray(values, dtype).reshape(n)
+
+
+@dataclass
+class Detections:
+    """Digits in one frame: boxes `xyxy` (N, 4) int32 in frame pixels, and per-box columns.
+
+    >>> d = Detections(np.array([[0, 0, 10, 20], [30, 0, 40, 20]]), digit=[7, 1],
+    ...                confidence=[0.9, 0.4])
+    >>> len(d[d.confidence > 0.5]), d[d.confidence > 0.5].digit.tolist()
+    (1, [7])
+    """
+
+    xyxy: np.ndarray
+    digit: np.ndarray = None  # type: ignore[assignment]  # -1 until classified
+    confidence: np.ndarray = None  # type: ignore[assignment]
+    track_id: np.ndarray = None  # type: ignore[assignment]  # -1 until tracked
+
+    def __post_init__(self) -> None:
+        self.xyxy = np.asarray(self.xyxy, np.int32).reshape(-1, 4)
+        n = len(self.xyxy)
+        self.digit = _col(self.digit, np.int64, n, NO_ID)
+        self.confidence = _col(self.confidence, np.float32, n, 0.0)
+        self.track_id = _col(self.track_id, np.int64, n, NO_ID)
+
+    @classmethod
+    def empty(cls) -> Detections:
+        return cls(np.zeros((0, 4), np.int32))
+
+    def __len__(self) -> int:
+        return len(self.xyxy)
+
+    def __getitem__(self, index) -> Detections:
+        """Rows by boolean mask, integer array, or slice; always returns Detections."""
+        if isinstance(index, int | np.integer):
+            index = [index]
+        return Detections(self.xyxy[index], self.digit[index], self.confidence[index],
+                          self.track_id[index])
+
+    @property
+    def xywh(self) -> np.ndarray:
+        """Boxes as (x, y, width, height), the form written to JSON."""
+        out = self.xyxy.copy()
+        out[:, 2:] -= out[:, :2]
+        return out
+
+    @property
+    def centers(self) -> np.ndarray:
+        """Box centres (N, 2) float (x, y)."""
+        return (self.xyxy[:, :2] + self.xyxy[:, 2:]) / 2.0
+
+    @property
+    def heights(self) -> np.ndarray:
+        return (self.xyxy[:, 3] - self.xyxy[:, 1]).astype(np.float64)
+
+
+@dataclass
+class Number:
+    """Digits read as one multi-digit number: its text, enclosing box and member rows."""
+
+    text: str
+    xyxy: tuple[int, int, int, int]
+    members: list[int] = field(default_factory=list)
+
+    @property
+    def xywh(self) -> list[int]:
+        x0, y0, x1, y1 = self.xyxy
+        return [int(x0), int(y0), int(x1 - x0), int(y1 - y0)]
+
+
+@dataclass
+class FrameResult:
+    """What the pipeline read in one frame, plus per-stage timings in milliseconds."""
+
+    index: int
+    time: float
+    detections: Detections
+    numbers: list[Number]
+    crops: np.ndarray = field(default_factory=lambda: np.zeros((0, 28, 28), np.uint8))
+    raw: Detections | None = None  # classified before stabilising; rows match `crops`
+    stages_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """The JSON Lines record: boxes in integer input-frame pixels, time in seconds."""
+        d = self.detections
+        return {
+            "frame": int(self.index),
+            "time": round(float(self.time), 4),
+            "detections": [
+                {"box": [int(v) for v in box], "digit": int(dig),
+                 "confidence": round(float(conf), 4), "track": int(tid)}
+                for box, dig, conf, tid in zip(d.xywh, d.digit, d.confidence, d.track_id,
+                                               strict=True)
+            ],
+            "numbers": [{"text": n.text, "box": n.xywh} for n in self.numbers],
+        }

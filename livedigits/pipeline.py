@@ -1,0 +1,100 @@
+"""One frame through the stages: detect -> crops -> classify -> stabilise -> numbers.
+
+Pure apart from the classifier call: it takes a numpy frame and returns a FrameResult with
+per-stage timings. Sources, windows and files are the caller's business (see `run.py`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from livedigits.detect import DetectorSettings, detect
+from livedigits.detections import FrameResult
+from livedigits.numbers import line_angles, read_numbers
+from livedigits.preprocess import to_mnist
+from livedigits.track import Tracker
+
+NOT_A_DIGIT = 10
+MAX_DESKEW = 50.0  # degrees; a steeper "row" is a column of digits, not a tilted line
+
+
+class DigitModel(Protocol):
+    """What the pipeline needs of a classifier (the real one, or a fake in tests)."""
+
+    def predict(self, digits: np.ndarray): ...
+
+
+@dataclass
+class PipelineSettings:
+    min_confidence: float = 0.6
+    detector: DetectorSettings = field(default_factory=DetectorSettings)
+    track: bool = True  # off for single images
+    max_age: int = 5
+    min_hits: int = 2
+
+
+def upright(mask: np.ndarray, angle: float) -> np.ndarray:
+    """Rotate a crop so that its row, tilted by `angle` degrees, becomes horizontal."""
+    if abs(angle) < 8.0 or abs(angle) > MAX_DESKEW:
+        return mask
+    h, w = mask.shape
+    side = int(np.ceil(np.hypot(h, w)))
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    m[:, 2] += ((side - w) / 2, (side - h) / 2)
+    return cv2.warpAffine(mask, m, (side, side), flags=cv2.INTER_LINEAR)
+
+
+def make_crops(masks: list[np.ndarray], angles: np.ndarray) -> np.ndarray:
+    """MNIST-like 28x28 crops for a frame's ink masks, each turned upright along its row."""
+    out = np.zeros((len(masks), 28, 28), np.uint8)
+    for i, (m, a) in enumerate(zip(masks, angles, strict=True)):
+        out[i] = to_mnist(upright(m, float(a)))
+    return out
+
+
+class Pipeline:
+    """Reads the digits of one frame after another; keeps the tracker's state between frames.
+
+    >>> p = Pipeline(Classifier())                     # doctest: +SKIP
+    >>> p.process(cv2.imread("page.png")).numbers      # doctest: +SKIP
+    [Number(text='2021', xyxy=(40, 60, 210, 120), members=[0, 1, 2, 3])]
+    """
+
+    def __init__(self, model: DigitModel, settings: PipelineSettings | None = None) -> None:
+        self.model = model
+        self.settings = settings or PipelineSettings()
+        s = self.settings
+        self.tracker = Tracker(max_age=s.max_age, min_hits=s.min_hits) if s.track else None
+
+    def process(self, image: np.ndarray, index: int = 0, t: float = 0.0) -> FrameResult:
+        """Detect, classify, stabilise and group the digits of one frame."""
+        ms: dict[str, float] = {}
+        t0 = time.perf_counter()
+        blobs = detect(image, self.settings.detector)
+        t1 = time.perf_counter()
+        crops = make_crops(blobs.masks, line_angles(blobs.detections))
+        t2 = time.perf_counter()
+        det = blobs.detections
+        if len(crops):
+            pred = self.model.predict(crops)
+            det.digit, det.confidence = pred.digit.astype(np.int64), pred.confidence
+        t3 = time.perf_counter()
+        keep = (det.digit != NOT_A_DIGIT) & (det.confidence >= self.settings.min_confidence)
+        raw, kept_crops = det[keep], crops[keep]
+        det = self.tracker.update(raw) if self.tracker is not None else raw
+        t4 = time.perf_counter()
+        numbers = read_numbers(det)
+        t5 = time.perf_counter()
+        ms.update(detect=(t1 - t0) * 1e3, preprocess=(t2 - t1) * 1e3, infer=(t3 - t2) * 1e3,
+                  track=(t4 - t3) * 1e3, numbers=(t5 - t4) * 1e3)
+        return FrameResult(index, t, det, numbers, kept_crops, raw, ms)
+
+    def reset(self) -> None:
+        """Forget the tracks (a new video, or the stream came back after a gap)."""
+        if self.tracker is not None:
+            self.tracker.reset()
