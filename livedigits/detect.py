@@ -96,6 +96,25 @@ def ink_mask(gray: np.ndarray, settings: DetectorSettings) -> tuple[np.ndarray, 
     return (light if inverted else dark).view(np.uint8) * 255, inverted
 
 
+def remove_lines(mask: np.ndarray) -> np.ndarray:
+    """Take out ruled lines, margin lines and pen bodies: ink runs far longer than a digit.
+
+    The runs are found on a copy thickened across the line, so slightly tilted lines count too;
+    only the original ink under them is removed.
+    """
+    h, w = mask.shape
+    out = mask
+    for length, across, axis_len in ((max(40, w // 5), (1, 7), w), (max(40, int(0.45 * h)), (7, 1), h)):
+        if axis_len <= length:
+            continue
+        thick = cv2.dilate(mask, np.ones(across[::-1], np.uint8))
+        kernel = np.ones((1, length) if across == (1, 7) else (length, 1), np.uint8)
+        lines = cv2.morphologyEx(thick, cv2.MORPH_OPEN, kernel)
+        if lines.any():
+            out = cv2.bitwise_and(out, cv2.bitwise_not(lines))
+    return out
+
+
 def _join_pieces(boxes: np.ndarray) -> np.ndarray:
     """Group ids that join boxes belonging to one digit (a 5's flag, a faint 7's stroke).
 
@@ -137,6 +156,7 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
     if gray.ndim != 2 or min(gray.shape, default=0) < 8:
         return Blobs(Detections.empty(), [], False)
     mask, inverted = ink_mask(gray, s)
+    mask = remove_lines(mask)
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     H, W = gray.shape

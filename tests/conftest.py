@@ -1,0 +1,67 @@
+"""Shared fixtures: MNIST when it can be found, the shipped model, the real webcam frames."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from livedigits.data import default_mnist_path, load_mnist
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = ROOT / "models" / "livedigits.keras"
+REALWORLD = ROOT.parent / "shared" / "realworld"
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    path = default_mnist_path()
+    if path is None:
+        pytest.skip("no mnist.npz found (set LIVEDIGITS_MNIST or put it in ../shared/data/)")
+    return load_mnist(path)
+
+
+@pytest.fixture(scope="session")
+def classifier():
+    from livedigits.classify import Classifier
+
+    return Classifier(MODEL)
+
+
+def realworld_cases() -> list[tuple[Path, str]]:
+    """(frame, digits in reading order) for each real webcam frame in ../shared/realworld."""
+    labels = REALWORLD / "labels.csv"
+    if not labels.is_file():
+        return []
+    with open(labels) as f:
+        return [(REALWORLD / row["file"], row["digits"]) for row in csv.DictReader(f)]
+
+
+class FakeClassifier:
+    """Stands in for the CNN: reads every crop as `digit` with `confidence`, or per a function."""
+
+    def __init__(self, digit: int = 7, confidence: float = 0.99, fn=None) -> None:
+        self.digit, self.confidence, self.fn, self.calls = digit, confidence, fn, []
+
+    def predict(self, crops: np.ndarray):
+        from livedigits.classify import Prediction
+
+        self.calls.append(len(crops))
+        n = len(crops)
+        digit = (np.array([self.fn(c) for c in crops], np.int64) if self.fn
+                 else np.full(n, self.digit, np.int64))
+        conf = np.full(n, self.confidence, np.float32)
+        return Prediction(digit, conf, np.zeros((n, 11), np.float32))
+
+
+def page(size=(480, 640), digits=(("7", 100, 200), ("3", 160, 200)), scale=3.0,
+         background=225, ink=30) -> np.ndarray:
+    """A synthetic grey page with printed digits at (text, x, baseline y)."""
+    import cv2
+
+    img = np.full(size, background, np.uint8)
+    for text, x, y in digits:
+        cv2.putText(img, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, ink, 8, cv2.LINE_AA)
+    return img
