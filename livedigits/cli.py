@@ -78,3 +78,105 @@ def train(data: Path | None, out_dir: Path, name: str, epochs: int, batch_size: 
         f"{meta['negative_false_accept_rate']:.2%}, {meta['parameters']} parameters, "
         f"{meta['training_seconds']:.0f} s"
     )
+
+
+@main.command()
+@click.option("--model", type=click.Path(path_type=Path), default=None,
+              help="Model file. Default: the shipped models/livedigits.keras.")
+@click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="mnist.npz to evaluate on (its test split). Default as for `train`.")
+@click.option("--limit", type=int, default=None, help="Only the first N test digits.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a PNG of the confusion matrix and the worst mistakes.")
+def evaluate(model: Path | None, data: Path | None, limit: int | None, as_json: bool,
+             plot: Path | None) -> None:
+    """Accuracy, per-class accuracy, confusion matrix and non-digit false-accept rate.
+
+    \b
+    Example:
+      livedigits evaluate --plot confusion.png
+    """
+    import json
+
+    from livedigits import evaluate as ev
+    from livedigits.classify import Classifier
+    from livedigits.data import DataError
+
+    clf = Classifier(model, warm_up=False)
+    from livedigits import train as trainer
+
+    try:
+        mnist = trainer.load_data(data)
+    except DataError as e:
+        raise UserError(str(e)) from e
+    x, y = mnist.x_test[:limit], mnist.y_test[:limit]
+    neg = trainer.eval_negatives(mnist, 5000 if limit is None else max(limit // 2, 100))
+    report = ev.evaluate(y, clf.predict(x).probs, clf.predict(neg).probs)
+    click.echo(json.dumps(report.to_json()) if as_json else ev.format_table(report))
+    if plot is not None and not ev.plot(report, x, y, clf.predict(x).probs, str(plot)):
+        raise UserError(f"could not write {plot}: use a .png path in a folder that exists")
+
+
+def _camera_size(ctx, param, value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    try:
+        w, h = (int(v) for v in value.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter("use WIDTHxHEIGHT, e.g. 1280x720") from None
+    return w, h
+
+
+@main.command()
+@click.argument("source")
+@click.option("--output", "-o", type=click.Path(dir_okay=True, path_type=Path), default=None,
+              help="Write the annotated video (.mp4/.avi, same size and fps) or image; "
+                   "a folder for a folder of images.")
+@click.option("--json", "json_path", default=None, metavar="FILE",
+              help="Write JSON Lines, one object per frame, flushed as it goes ('-' = stdout).")
+@click.option("--no-display", is_flag=True,
+              help="Never open a window (automatic when there is no display).")
+@click.option("--benchmark", is_flag=True,
+              help="Headless; print FPS and per-stage ms at the end, last line "
+                   "'benchmark: {json}'.")
+@click.option("--max-frames", type=click.IntRange(min=1), default=None,
+              help="Stop after N frames.")
+@click.option("--model", type=click.Path(path_type=Path), default=None,
+              help="Model file. Default: the shipped models/livedigits.keras.")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.6, show_default=True,
+              help="Drop digits read with less confidence than this.")
+@click.option("--invert/--no-invert", default=None,
+              help="Light ink on a dark board (--invert) or dark on paper (--no-invert). "
+                   "Default: decided per frame.")
+@click.option("--camera-size", callback=_camera_size, default=None, metavar="WxH",
+              help="Ask the camera for this resolution, e.g. 1280x720.")
+@click.option("--show-crops", is_flag=True,
+              help="Draw the 28x28 crop the model saw beside each box (debugging).")
+@click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True,
+              help="Reconnects of a dropped live stream before giving up.")
+def run(source: str, output: Path | None, json_path: str | None, no_display: bool,
+        benchmark: bool, max_frames: int | None, model: Path | None, min_confidence: float,
+        invert: bool | None, camera_size: tuple[int, int] | None, show_crops: bool,
+        retries: int) -> None:
+    """Box and read every handwritten digit in SOURCE.
+
+    SOURCE is a camera index (0), a video file, an image, a folder of images, or a stream
+    URL (rtsp://... or http://... such as a phone's IP-webcam app). In the window: q or Esc
+    quits, space pauses, s saves a snapshot.
+
+    \b
+    Examples:
+      livedigits run 0
+      livedigits run samples/plain_480p.mp4 --output read.mp4 --json read.jsonl
+      livedigits run page.jpg
+      livedigits run http://192.168.1.20:8080/video --camera-size 1280x720
+      livedigits run samples/crowded_720p.mp4 --benchmark
+    """
+    from livedigits.run import RunOptions
+    from livedigits.run import run as run_loop
+
+    run_loop(RunOptions(source=source, model=model, output=output, json_path=json_path,
+                        display=not no_display, benchmark=benchmark, max_frames=max_frames,
+                        min_confidence=min_confidence, invert=invert, camera_size=camera_size,
+                        show_crops=show_crops, retries=retries))

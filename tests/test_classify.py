@@ -1,0 +1,78 @@
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from livedigits.classify import BUCKETS, bucket
+from livedigits.cli import main
+from livedigits.errors import UserError
+from tests.conftest import MODEL
+
+
+def test_shipped_model_metadata_matches_the_file():
+    meta = json.loads(MODEL.with_suffix(".json").read_text())
+    assert meta["size_bytes"] == MODEL.stat().st_size <= 2_000_000
+    assert meta["mnist_test_accuracy"] >= 0.996
+    assert len(meta["classes"]) == 11
+
+
+def test_shipped_model_reads_mnist(classifier, mnist):
+    pred = classifier.predict(mnist.x_test[:2000])
+    assert (pred.digit == mnist.y_test[:2000]).mean() >= 0.99
+    assert pred.confidence.shape == (2000,) and 0 < pred.confidence.min() <= 1
+
+
+def test_not_a_digit_class_rejects_generated_marks(classifier, mnist):
+    from livedigits.negatives import make_negatives
+
+    neg = make_negatives(500, mnist.x_test, seed=424242)
+    pred = classifier.predict(neg)
+    assert (pred.digit == 10).mean() >= 0.95
+
+
+def test_empty_batch_makes_no_call(classifier):
+    pred = classifier.predict(np.zeros((0, 28, 28), np.uint8))
+    assert pred.digit.shape == (0,)
+
+
+@pytest.mark.parametrize("n, expected", [(1, 8), (8, 8), (9, 32), (32, 32), (33, 128),
+                                         (500, 128)])
+def test_buckets(n, expected):
+    assert bucket(n) == expected and expected in BUCKETS
+
+
+def test_padding_never_retraces(classifier):
+    traces = classifier._fn.experimental_get_tracing_count()
+    for n in (1, 5, 20, 100, 300):
+        assert len(classifier.predict(np.zeros((n, 28, 28), np.uint8)).digit) == n
+    assert classifier._fn.experimental_get_tracing_count() == traces
+
+
+@pytest.mark.parametrize("content", [b"", b"not a model at all", b"PK\x03\x04garbage"])
+def test_model_file_of_the_wrong_kind(tmp_path, content):
+    from livedigits.classify import load_model
+
+    path = tmp_path / "bad.keras"
+    path.write_bytes(content)
+    with pytest.raises(UserError, match="not a Keras model"):
+        load_model(path)
+
+
+def test_evaluate_cli_table_and_json(tmp_path, mnist):
+    res = CliRunner().invoke(main, ["evaluate", "--limit", "500", "--data", mnist.source,
+                                    "--json"])
+    assert res.exit_code == 0, res.output
+    js = json.loads(res.output.strip().splitlines()[-1])
+    assert js["digits"] == 500 and js["accuracy"] > 0.98
+    plot = tmp_path / "cm.png"
+    res = CliRunner().invoke(main, ["evaluate", "--limit", "300", "--data", mnist.source,
+                                    "--plot", str(plot)])
+    assert res.exit_code == 0 and "confusion" in res.output and plot.stat().st_size > 1000
+
+
+def test_evaluate_with_a_bad_model_is_one_line(tmp_path):
+    bad = tmp_path / "m.keras"
+    bad.write_text("hello")
+    res = CliRunner().invoke(main, ["evaluate", "--model", str(bad)])
+    assert res.exit_code == 2 and "not a Keras model" in res.output

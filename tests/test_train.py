@@ -1,0 +1,69 @@
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from livedigits.cli import main
+
+
+@pytest.fixture(scope="module")
+def quick_model(tmp_path_factory, mnist):
+    out = tmp_path_factory.mktemp("model")
+    res = CliRunner().invoke(main, ["train", "--quick", "--data", mnist.source, "--out", str(out),
+                                    "--name", "q"])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_quick_training_writes_loadable_model_and_metadata(quick_model, mnist):
+    from livedigits.classify import Classifier
+
+    meta = json.loads((quick_model / "q.json").read_text())
+    for key in ("mnist_test_accuracy", "negative_false_accept_rate", "parameters", "size_bytes",
+                "training_seconds", "machine", "data", "settings", "keras_version",
+                "tensorflow_version", "date"):
+        assert key in meta
+    assert meta["data"]["sha256"] == mnist.sha256 and meta["settings"]["quick"] is True
+    assert (quick_model / "q.keras").stat().st_size == meta["size_bytes"]
+    clf = Classifier(quick_model / "q.keras")
+    pred = clf.predict(mnist.x_test[:300])
+    assert 0.3 < (pred.digit == mnist.y_test[:300]).mean()  # one short epoch learns something
+
+
+def test_batchnorm_folding_keeps_the_function():
+    import keras
+
+    from livedigits.train import build_model, fold_batchnorm
+
+    model = build_model()
+    rng = np.random.default_rng(0)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            g, b, m, v = layer.get_weights()
+            layer.set_weights([g * rng.uniform(0.5, 1.5, g.shape), b + rng.normal(0, 0.05, b.shape),
+                               m + rng.normal(0, 0.01, m.shape), v * rng.uniform(1, 2, v.shape)])
+    folded = fold_batchnorm(model)
+    x = rng.random((8, 28, 28, 1)).astype("float32")
+    assert not any(isinstance(l, keras.layers.BatchNormalization) for l in folded.layers)
+    np.testing.assert_allclose(model(x, training=False), folded(x), atol=1e-5)
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "not found"),
+    (b"this is not a zip", "cannot read"),
+])
+def test_bad_data_file_is_one_clean_line(tmp_path, content, message):
+    path = tmp_path / "mnist.npz"
+    if content is not None:
+        path.write_bytes(content)
+    res = CliRunner().invoke(main, ["train", "--quick", "--data", str(path), "--out",
+                                    str(tmp_path)])
+    assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output
+
+
+def test_npz_without_mnist_keys_is_rejected(tmp_path):
+    path = tmp_path / "other.npz"
+    np.savez(path, a=np.zeros(3))
+    res = CliRunner().invoke(main, ["train", "--quick", "--data", str(path)])
+    assert res.exit_code == 2 and "missing x_train" in res.output
