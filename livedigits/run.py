@@ -1,0 +1,240 @@
+"""The `run` loop: a source's frames through the pipeline to a window, files and the terminal.
+
+All I/O lives here; the stages it calls are pure. Whatever stops the loop (the end of the
+input, `q`, a closed window, Ctrl-C, SIGTERM, a stream that does not come back), the output
+video is finalised and every JSON line written so far is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+import cv2
+import numpy as np
+
+from livedigits.annotate import annotate
+from livedigits.errors import UserError
+from livedigits.numbers import read_text
+from livedigits.pipeline import Pipeline, PipelineSettings
+from livedigits.sinks import JsonlSink, VideoSink, write_image
+from livedigits.sources import Source, StreamLost, open_source
+
+WINDOW = "livedigits"
+STAGES = ("read", "detect", "preprocess", "infer", "track", "numbers", "draw", "write")
+IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+@dataclass
+class RunOptions:
+    source: str
+    model: Path | None = None
+    output: Path | None = None
+    json_path: str | None = None
+    display: bool = True
+    benchmark: bool = False
+    max_frames: int | None = None
+    min_confidence: float = 0.6
+    invert: bool | None = None
+    camera_size: tuple[int, int] | None = None
+    show_crops: bool = False
+    retries: int = 5
+
+
+@dataclass
+class Stats:
+    """Per-stage times of every frame, for the overlay and the benchmark report."""
+
+    ms: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STAGES})
+    frames: int = 0
+    seconds: float = 0.0
+
+    def add(self, stages: dict[str, float]) -> None:
+        self.frames += 1
+        for k, v in stages.items():
+            self.ms.setdefault(k, []).append(v)
+
+    def summary(self) -> dict:
+        """Frames, FPS, and mean/p95 ms per stage."""
+        fps = self.frames / self.seconds if self.seconds > 0 else 0.0
+        stages = {k: {"mean": round(float(np.mean(v)), 3), "p95": round(float(np.percentile(v, 95)), 3)}
+                  for k, v in self.ms.items() if v}
+        return {"frames": self.frames, "seconds": round(self.seconds, 3), "fps": round(fps, 1),
+                "stages_ms": stages}
+
+
+class Stop(Exception):
+    """SIGTERM arrived: end the run the same clean way as Ctrl-C."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Stop()
+
+
+def has_display() -> bool:
+    """Whether a window can be opened: a display server is there and OpenCV has a GUI."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
+                                                 or os.environ.get("WAYLAND_DISPLAY")):
+        return False
+    info = cv2.getBuildInformation()
+    gui = info.split("GUI:", 1)[1].split("\n\n", 1)[0] if "GUI:" in info else ""
+    return "YES" in gui
+
+
+class Window:
+    """The live window: shows frames, handles q/Esc, space (pause) and s (snapshot)."""
+
+    def __init__(self) -> None:
+        cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
+        self.paused = False
+
+    def show(self, scene: np.ndarray) -> bool:
+        """Show a frame; False when the user asked to quit or closed the window."""
+        cv2.imshow(WINDOW, scene)
+        while True:
+            key = cv2.waitKey(0 if self.paused else 1) & 0xFF
+            if key in (ord("q"), 27):
+                return False
+            if cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
+                return False
+            if key == ord(" "):
+                self.paused = not self.paused
+            elif key == ord("s"):
+                name = f"livedigits-{time.strftime('%Y%m%d-%H%M%S')}.png"
+                cv2.imwrite(name, scene)
+                click.echo(f"saved snapshot {name}", err=True)
+            if not self.paused:
+                return True
+
+    def close(self) -> None:
+        cv2.destroyWindow(WINDOW)
+
+
+def _say(msg: str, to_stderr: bool) -> None:
+    click.echo(msg, err=to_stderr)
+
+
+def run(opts: RunOptions) -> Stats:
+    """Read the source until it ends or the user stops; returns the timing statistics."""
+    from livedigits.classify import Classifier
+
+    display = opts.display and not opts.benchmark
+    if display and not has_display():
+        click.echo("no display found: running headless (use --no-display to say so)", err=True)
+        display = False
+    source = open_source(opts.source, camera_size=opts.camera_size, retries=opts.retries)
+    human_to_stderr = opts.json_path == "-"
+    stats = Stats()
+    with ExitStack() as stack:
+        stack.callback(source.close)
+        clf = Classifier(opts.model)
+        settings = PipelineSettings(min_confidence=opts.min_confidence,
+                                    track=not is_still(source))
+        settings.detector = type(settings.detector)(invert=opts.invert)
+        pipeline = Pipeline(clf, settings)
+        jsonl = stack.enter_context(JsonlSink(opts.json_path)) if opts.json_path else None
+        window = Window() if display else None
+        if window is not None:
+            stack.callback(window.close)
+        video: VideoSink | None = None
+        old = signal.signal(signal.SIGTERM, _on_sigterm)
+        stack.callback(signal.signal, signal.SIGTERM, old)
+        last_text = None
+        fps_ema = None
+        t_start = time.perf_counter()
+        t_read = t_start
+        try:
+            for frame in source:
+                t0 = time.perf_counter()
+                result = pipeline.process(frame.image, frame.index, frame.time)
+                t1 = time.perf_counter()
+                stages = {"read": (t0 - t_read) * 1e3, **result.stages_ms}
+                scene = None
+                if window is not None or opts.output is not None:
+                    fps_ema = _ema(fps_ema, 1000.0 / max(sum(stages.values()), 1e-3))
+                    scene = annotate(frame.image.copy() if window is None else frame.image,
+                                     result, fps_ema, show_crops=opts.show_crops,
+                                     overlay=window is not None)
+                t2 = time.perf_counter()
+                if opts.output is not None and scene is not None:
+                    if is_still(source):
+                        write_image(_still_output(opts.output, frame.name, source), scene)
+                    else:
+                        if video is None:
+                            h, w = scene.shape[:2]
+                            video = stack.enter_context(
+                                VideoSink(opts.output, source.fps or 30.0, (w, h)))
+                        video.write(scene)
+                if jsonl is not None:
+                    record = result.to_json()
+                    if frame.name:
+                        record["file"] = frame.name
+                    jsonl.write(record)
+                t3 = time.perf_counter()
+                stages.update(draw=(t2 - t1) * 1e3, write=(t3 - t2) * 1e3)
+                stats.add(stages)
+                text = read_text(result.detections)
+                if is_still(source):
+                    prefix = f"{frame.name}: " if frame.name else ""
+                    _say(f"{prefix}{text}", human_to_stderr)
+                elif text != last_text and not opts.benchmark:
+                    _say(f"[{frame.time:8.2f} s] {text or '-'}", human_to_stderr)
+                last_text = text
+                if window is not None and not window.show(scene):
+                    break
+                if opts.max_frames is not None and stats.frames >= opts.max_frames:
+                    break
+                t_read = time.perf_counter()
+        except (KeyboardInterrupt, Stop):
+            click.echo(f"stopped after {stats.frames} frames; outputs are complete", err=True)
+        except StreamLost as e:
+            stats.seconds = time.perf_counter() - t_start
+            raise UserError(f"{e} ({stats.frames} frames read; outputs are complete)") from e
+        finally:
+            stats.seconds = time.perf_counter() - t_start
+            for err in getattr(source, "errors", []):
+                click.echo(f"livedigits: skipped {err}", err=True)
+        if stats.frames == 0 and not getattr(source, "errors", None):
+            raise UserError(f"no frame could be read from {opts.source}")
+    if opts.benchmark:
+        print_benchmark(stats, clf, source)
+    return stats
+
+
+def _ema(prev: float | None, value: float, alpha: float = 0.1) -> float:
+    return value if prev is None else (1 - alpha) * prev + alpha * value
+
+
+def is_still(source: Source) -> bool:
+    """Single images and image folders: no tracking, one result per file."""
+    return type(source).__name__ in ("ImageSource", "ImageFolderSource")
+
+
+def _still_output(output: Path, name: str, source: Source) -> Path:
+    """Where an annotated still goes: OUTPUT itself for one image, OUTPUT/NAME for a folder."""
+    if type(source).__name__ == "ImageFolderSource":
+        output.mkdir(parents=True, exist_ok=True)
+        return output / Path(name).name
+    return output
+
+
+def print_benchmark(stats: Stats, clf, source: Source) -> None:
+    """The table of frames, FPS and per-stage ms, then `benchmark: {json}` as the last line."""
+    s = stats.summary()
+    s.update(model_load_ms=round(clf.load_ms, 1), warmup_ms=round(clf.warmup_ms, 1),
+             device=clf.device, source=source.name,
+             size=list(source.size) if source.size else None)
+    click.echo(f"frames {s['frames']}  fps {s['fps']}  ({s['seconds']} s, model load "
+               f"{s['model_load_ms']} ms + warm-up {s['warmup_ms']} ms excluded, "
+               f"inference on {s['device']})")
+    click.echo(f"{'stage':<12}{'mean ms':>10}{'p95 ms':>10}")
+    for k, v in s["stages_ms"].items():
+        click.echo(f"{k:<12}{v['mean']:>10.2f}{v['p95']:>10.2f}")
+    click.echo("benchmark: " + json.dumps(s))

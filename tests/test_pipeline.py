@@ -1,0 +1,67 @@
+import cv2
+import numpy as np
+import pytest
+
+from livedigits.detections import Detections
+from livedigits.pipeline import Pipeline, PipelineSettings, make_crops, upright
+from tests.conftest import FakeClassifier, page
+
+ROW = (("2", 80, 220), ("0", 150, 220), ("2", 220, 220), ("1", 290, 220))
+
+
+def test_one_batched_call_per_frame_and_none_for_empty_frames():
+    fake = FakeClassifier(digit=4)
+    p = Pipeline(fake, PipelineSettings(track=False))
+    result = p.process(page(digits=ROW))
+    assert fake.calls == [4]
+    assert result.detections.digit.tolist() == [4, 4, 4, 4]
+    assert [n.text for n in result.numbers] == ["4444"]
+    p.process(np.full((480, 640), 220, np.uint8))
+    assert fake.calls == [4]  # nothing to read: no model call at all
+
+
+@pytest.mark.parametrize("digit, confidence, kept", [
+    (3, 0.99, 4), (3, 0.3, 0), (10, 0.99, 0)])
+def test_rejected_and_unsure_crops_are_dropped(digit, confidence, kept):
+    p = Pipeline(FakeClassifier(digit, confidence), PipelineSettings(track=False))
+    assert len(p.process(page(digits=ROW)).detections) == kept
+
+
+def test_stages_are_timed():
+    result = Pipeline(FakeClassifier(), PipelineSettings(track=False)).process(page(digits=ROW))
+    assert {"detect", "preprocess", "infer", "track", "numbers"} <= set(result.stages_ms)
+    assert all(v >= 0 for v in result.stages_ms.values())
+
+
+def test_tracking_confirms_before_reporting():
+    p = Pipeline(FakeClassifier(5), PipelineSettings(track=True, min_hits=2))
+    img = page(digits=ROW)
+    first, second = p.process(img, 0), p.process(img, 1)
+    assert len(first.detections) == 0 and len(second.detections) == 4
+    assert (second.detections.track_id >= 0).all()
+
+
+def test_upright_turns_a_tilted_stroke_back():
+    mask = np.zeros((100, 100), np.uint8)
+    cv2.line(mask, (20, 20), (80, 62), 255, 5)  # a bar tilted 35 degrees, like its row
+    turned = upright(mask, 35.0)
+    ys, xs = np.nonzero(turned)
+    assert np.ptp(ys) < 0.3 * np.ptp(xs)  # now nearly horizontal
+    assert upright(mask, 3.0) is mask and upright(mask, 80.0) is mask
+
+
+def test_make_crops_shapes():
+    masks = [np.full((30, 10), 255, np.uint8), np.full((10, 30), 255, np.uint8)]
+    crops = make_crops(masks, np.zeros(2))
+    assert crops.shape == (2, 28, 28) and crops.max() == 255
+
+
+def test_to_json_schema():
+    from livedigits.detections import FrameResult, Number
+
+    det = Detections(np.array([[10, 20, 30, 60]]), digit=[7], confidence=[0.91], track_id=[3])
+    js = FrameResult(4, 0.5, det, [Number("7", (10, 20, 30, 60), [0])]).to_json()
+    assert js == {"frame": 4, "time": 0.5,
+                  "detections": [{"box": [10, 20, 20, 40], "digit": 7, "confidence": 0.91,
+                                  "track": 3}],
+                  "numbers": [{"text": "7", "box": [10, 20, 20, 40]}]}
