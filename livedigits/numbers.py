@@ -1,0 +1,203 @@
+"""From digits to numbers: group a frame's digits into written lines, then read the numbers.
+
+A line is a chain of digits where each links to its nearest neighbour ahead of it, so a line
+may be tilted (paper held at an angle) and still come out whole; its direction is fitted to the
+digits' centres. A number is a run of digits along a line with no wide gap between them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from livedigits.detections import Detections, Number
+
+LINK_GAP = 1.2  # neighbours on a line: box gap below this many digit heights (their mean)
+MAX_SIZE_RATIO = 2.0  # neighbours on a line: heights within this factor of each other
+MAX_LINK_ANGLE = 60.0  # degrees; a steeper step goes to the line above or below
+NUMBER_GAP = 0.8  # a wider gap along a line ends a number, in the line's median digit heights
+ROW_OVERLAP = 0.5  # lines share a page row when they overlap this much of the shorter height
+
+_TAN_LINK = float(np.tan(np.radians(MAX_LINK_ANGLE)))
+
+
+@dataclass
+class Line:
+    """Digits written along one direction: row indices in reading order, and the line's angle.
+
+    `angle` is in degrees in image coordinates: 0 is horizontal, positive goes down to the right.
+    """
+
+    members: np.ndarray
+    angle: float = 0.0
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+
+def group_lines(det: Detections) -> list[Line]:
+    """The written lines of a frame, in page reading order; a lone digit is a line of one.
+
+    >>> d = Detections([[0, 0, 20, 40], [60, 0, 80, 40], [30, 2, 50, 42], [0, 100, 20, 140]])
+    >>> [(ln.members.tolist(), round(ln.angle)) for ln in group_lines(d)]
+    [([0, 2, 1], 0), ([3], 0)]
+    """
+    if len(det) == 0:
+        return []
+    nxt = _next_on_line(det)
+    has_prev = np.zeros(len(det), bool)
+    has_prev[nxt[nxt >= 0]] = True
+    centers = det.centers
+    lines = []
+    for start in np.flatnonzero(~has_prev).tolist():
+        chain = [start]
+        while nxt[chain[-1]] >= 0:
+            chain.append(int(nxt[chain[-1]]))
+        if len(chain) == 1:
+            lines.append(Line(np.array(chain, np.int64), 0.0))
+        else:
+            lines.append(_fit_line(centers, np.array(chain, np.int64)))
+    return _page_order(det.xyxy, centers, lines)
+
+
+def line_angles(det: Detections) -> np.ndarray:
+    """Each detection's line angle in degrees (0 for a lone digit), to turn its crop upright.
+
+    >>> line_angles(Detections([[0, 0, 20, 40], [30, 20, 50, 60]])).round().tolist()
+    [34.0, 34.0]
+    """
+    angles = np.zeros(len(det), np.float64)
+    for line in group_lines(det):
+        if len(line) >= 2:
+            angles[line.members] = line.angle
+    return angles
+
+
+def read_numbers(det: Detections, max_gap: float = NUMBER_GAP) -> list[Number]:
+    """The numbers on a page in reading order: runs of digits along a line without wide gaps.
+
+    A gap is measured along the line, between the boxes' extents, in units of the line's
+    median digit height; one wider than `max_gap` starts a new number. Rows whose digit is not
+    0-9 (unclassified, rejected) are left out before grouping: their place is just a gap.
+
+    >>> d = Detections([[0, 0, 20, 40], [25, 0, 45, 40], [100, 0, 120, 40]], digit=[4, 2, 7])
+    >>> [(n.text, n.xyxy, n.members) for n in read_numbers(d)]
+    [('42', (0, 0, 45, 40), [0, 1]), ('7', (100, 0, 120, 40), [2])]
+    """
+    rows = np.flatnonzero((det.digit >= 0) & (det.digit <= 9))
+    sub = det[rows]
+    centers, wh = sub.centers, np.maximum(sub.xywh[:, 2:].astype(np.float64), 0.0)
+    boxes, digits, index = sub.xyxy.tolist(), sub.digit.tolist(), rows.tolist()
+    numbers = []
+    for line in group_lines(sub):
+        for run in _split_line(centers, wh, line, max_gap):
+            run = run.tolist()
+            x0, y0, x1, y1 = zip(*(boxes[i] for i in run), strict=True)
+            numbers.append(Number("".join(str(digits[i]) for i in run),
+                                  (min(x0), min(y0), max(x1), max(y1)), [index[i] for i in run]))
+    return numbers
+
+
+def reading_order(det: Detections) -> np.ndarray:
+    """Row indices in page reading order: rows of lines top to bottom, lines left to right.
+
+    >>> reading_order(Detections([[0, 100, 20, 140], [30, 0, 50, 40], [0, 0, 20, 40]])).tolist()
+    [2, 1, 0]
+    """
+    lines = group_lines(det)
+    if not lines:
+        return np.zeros(0, np.int64)
+    return np.concatenate([line.members for line in lines])
+
+
+def read_text(det: Detections) -> str:
+    """The page's numbers in reading order, separated by spaces.
+
+    >>> read_text(Detections([[0, 0, 20, 40], [25, 0, 45, 40], [100, 0, 120, 40],
+    ...                       [0, 80, 20, 120]], digit=[2, 0, 7, 5]))
+    '20 7 5'
+    """
+    return " ".join(n.text for n in read_numbers(det))
+
+
+def _next_on_line(det: Detections) -> np.ndarray:
+    """Each digit's successor on its line, or -1: the nearest digit ahead, if that one agrees.
+
+    Ahead means to the right and no steeper than MAX_LINK_ANGLE. Keeping only mutual choices
+    gives every digit at most one neighbour per side, so lines come out as chains, never trees.
+    """
+    n = len(det)
+    b = det.xyxy.astype(np.float64)
+    c = det.centers
+    h = np.maximum(det.heights, 1.0)
+    dx = c[None, :, 0] - c[:, None, 0]  # [i, j]: from digit i to digit j
+    dy = c[None, :, 1] - c[:, None, 1]
+    near, far = b[:, :2], b[:, 2:]  # top-left and bottom-right corners
+    gap_xy = np.maximum(0.0, np.maximum(near[None] - far[:, None], near[:, None] - far[None]))
+    gap = np.hypot(gap_xy[..., 0], gap_xy[..., 1])  # 0 when the boxes touch or overlap
+    hi, lo = np.maximum(h[:, None], h[None, :]), np.minimum(h[:, None], h[None, :])
+    ok = ((dx > 0) & (np.abs(dy) <= dx * _TAN_LINK)
+          & (gap < LINK_GAP * (hi + lo) / 2) & (hi <= MAX_SIZE_RATIO * lo))
+    cost = np.where(ok, np.hypot(dx, dy), np.inf)
+    ahead, behind = cost.argmin(axis=1), cost.argmin(axis=0)
+    idx = np.arange(n)
+    mutual = np.isfinite(cost[idx, ahead]) & (behind[ahead] == idx)
+    return np.where(mutual, ahead, -1)
+
+
+def _fit_line(centers: np.ndarray, chain: np.ndarray) -> Line:
+    """The chain's direction by principal axis of its centres; members ordered along it."""
+    if len(chain) < 2:
+        return Line(chain, 0.0)
+    p = centers[chain] - centers[chain].mean(axis=0)
+    sxx, syy, sxy = (p[:, 0] ** 2).sum(), (p[:, 1] ** 2).sum(), (p[:, 0] * p[:, 1]).sum()
+    theta = 0.5 * np.arctan2(2 * sxy, sxx - syy)  # in [-90, 90] degrees, so it points rightwards
+    along = p @ np.array([np.cos(theta), np.sin(theta)])
+    return Line(chain[np.argsort(along, kind="stable")], float(np.degrees(theta)))
+
+
+def _split_line(centers: np.ndarray, wh: np.ndarray, line: Line,
+                max_gap: float) -> list[np.ndarray]:
+    """The line's members cut into runs wherever the gap along the line exceeds `max_gap`."""
+    m = line.members
+    if len(m) < 2:
+        return [m]
+    t = np.radians(line.angle)
+    u = np.array([np.cos(t), np.sin(t)])
+    extent = wh[m] @ np.abs(u)  # each box's length along the line
+    along = centers[m] @ u
+    gaps = along[1:] - along[:-1] - (extent[1:] + extent[:-1]) / 2
+    height = max(float(np.sort(wh[m, 1])[len(m) // 2]), 1.0)  # the (upper) median
+    cuts = np.flatnonzero(gaps > max_gap * height) + 1
+    return np.split(m, cuts)
+
+
+def _page_order(xyxy: np.ndarray, centers: np.ndarray, lines: list[Line]) -> list[Line]:
+    """Lines sorted into page rows (overlapping vertical extent) top to bottom, each left to right.
+
+    Each row is anchored on its topmost line, so a long run of lines cannot chain down the page.
+    """
+    if len(lines) < 2:
+        return lines
+    label = np.empty(len(xyxy), np.int64)
+    for k, ln in enumerate(lines):
+        label[ln.members] = k
+    b = xyxy.astype(np.float64)
+    top, bottom, left = (np.full(len(lines), fill) for fill in (np.inf, -np.inf, np.inf))
+    np.minimum.at(top, label, b[:, 1])
+    np.maximum.at(bottom, label, b[:, 3])
+    np.minimum.at(left, label, b[:, 0])
+    mid_y = np.bincount(label, centers[:, 1]) / np.bincount(label)
+    top, bottom, left = top.tolist(), bottom.tolist(), left.tolist()
+    rows: list[list[int]] = []
+    for i in np.argsort(mid_y, kind="stable").tolist():
+        if rows:
+            a = rows[-1][0]
+            overlap = min(bottom[i], bottom[a]) - max(top[i], top[a])
+            shorter = max(min(bottom[i] - top[i], bottom[a] - top[a]), 1.0)
+            if overlap >= ROW_OVERLAP * shorter:
+                rows[-1].append(i)
+                continue
+        rows.append([i])
+    return [lines[i] for row in rows for i in sorted(row, key=lambda k: left[k])]

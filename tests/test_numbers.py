@@ -1,0 +1,165 @@
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from livedigits.detections import Detections
+from livedigits.numbers import group_lines, line_angles, read_numbers, read_text, reading_order
+
+
+def boxes_at(centres, w=20, h=40) -> np.ndarray:
+    """Boxes of size w x h (scalars or per box) centred on the given (x, y) points."""
+    c = np.asarray(centres, np.float64).reshape(-1, 2)
+    half = np.c_[np.broadcast_to(w, len(c)), np.broadcast_to(h, len(c))] / 2
+    return np.rint(np.c_[c - half, c + half]).astype(np.int32)
+
+
+def page(centres, digits=None, w=20, h=40, shuffle=True) -> tuple[Detections, np.ndarray]:
+    """Detections in a shuffled row order, and for each written digit its row in them."""
+    n = len(centres)
+    perm = np.random.default_rng(n).permutation(n) if shuffle else np.arange(n)
+    digits = np.arange(n) % 10 if digits is None else np.asarray(digits)
+    det = Detections(boxes_at(centres, w, h)[perm], digit=digits[perm])
+    return det, np.argsort(perm)  # row of written digit k
+
+
+def row(x0, y, n, step=30):
+    return [(x0 + k * step, y) for k in range(n)]
+
+
+def rotated_row(n, angle_deg, step=90.0, origin=(100, 100)):
+    t = np.radians(angle_deg)
+    return [(origin[0] + k * step * np.cos(t), origin[1] + k * step * np.sin(t)) for k in range(n)]
+
+
+@pytest.mark.parametrize("name, centres, digits, texts", [
+    ("row of 4", row(100, 100, 4), [2, 0, 2, 1], ["2021"]),
+    ("big gap splits", row(100, 100, 2) + row(300, 100, 3), [4, 2, 1, 0, 5], ["42", "105"]),
+    ("three numbers", row(50, 60, 4) + row(250, 60, 1) + row(400, 60, 2),
+     [2, 0, 2, 1, 7, 4, 5], ["2021", "7", "45"]),
+    ("two rows", row(100, 200, 3) + row(100, 100, 2), [1, 2, 3, 4, 5], ["45", "123"]),
+    ("tight rows", row(100, 100, 3, step=45) + row(100, 160, 3, step=45),
+     [1, 2, 3, 4, 5, 6], ["123", "456"]),
+    ("single", [(50, 50)], [8], ["8"]),
+    ("empty", [], [], []),
+])
+def test_read_numbers(name, centres, digits, texts):
+    det, _ = page(centres, digits)
+    numbers = read_numbers(det)
+    assert [n.text for n in numbers] == texts, name
+    assert sorted(i for n in numbers for i in n.members) == list(range(len(det)))
+    for n in numbers:
+        boxes = det.xyxy[n.members]
+        assert n.xyxy == (*boxes[:, :2].min(0).tolist(), *boxes[:, 2:].max(0).tolist())
+        assert "".join(str(d) for d in det.digit[n.members]) == n.text
+
+
+@pytest.mark.parametrize("angle", [-30.0, -10.0, 0.0, 15.0, 35.0, 45.0])
+def test_a_rotated_row_is_one_line_along_its_angle(angle):
+    # axis-aligned boxes of tilted 60 x 90 digits, as a detector sees them
+    t = np.radians(abs(angle))
+    w, h = 60 * np.cos(t) + 90 * np.sin(t), 60 * np.sin(t) + 90 * np.cos(t)
+    det, written = page(rotated_row(6, angle), w=w, h=h)
+    lines = group_lines(det)
+    assert len(lines) == 1
+    assert lines[0].members.tolist() == written.tolist()
+    assert lines[0].angle == pytest.approx(angle, abs=5)
+    assert line_angles(det) == pytest.approx(np.full(6, lines[0].angle))
+    assert [n.text for n in read_numbers(det)] == ["012345"]
+
+
+def test_the_real_rotated_webcam_row():
+    # boxes the detector finds on ../shared/realworld img-20210114-124240.png (237845 at ~35 deg)
+    centres = [(102, 103), (196, 162), (297, 206), (373, 268), (448, 345), (526, 390)]
+    sizes = [(94, 98), (72, 82), (57, 95), (75, 84), (60, 91), (84, 77)]
+    w, h = np.array(sizes, np.float64).T
+    det, written = page(centres, [2, 3, 7, 8, 4, 5], w=w, h=h)
+    (line,) = group_lines(det)
+    assert line.members.tolist() == written.tolist()
+    assert line.angle == pytest.approx(35, abs=5)
+    assert read_text(det) == "237845"
+
+
+@pytest.mark.parametrize("heights, lines", [
+    ([40, 60, 40, 50], 1),  # within a factor 2: one line
+    ([40, 100, 40, 40], 3),  # a much bigger digit is not part of the small ones' line
+])
+def test_mixed_sizes(heights, lines):
+    centres = [(100 + 35 * k, 100) for k in range(len(heights))]
+    det, _ = page(centres, w=20, h=np.array(heights))
+    assert len(group_lines(det)) == lines
+
+
+@pytest.mark.parametrize("centres, expected", [
+    (row(100, 100, 4), [0, 1, 2, 3]),
+    (row(100, 300, 2) + row(100, 100, 2) + row(100, 200, 2), [2, 3, 4, 5, 0, 1]),
+    # a wavy baseline is still one row: vertical extents overlap
+    ([(100, 100), (130, 110), (160, 95), (300, 105), (330, 100)], [0, 1, 2, 3, 4]),
+    # numbers far apart on one row: separate lines, but read left to right
+    (row(500, 100, 1) + row(100, 102, 2) + row(300, 98, 1), [1, 2, 3, 0]),
+])
+def test_reading_order(centres, expected):
+    det, written = page(centres)
+    assert reading_order(det).tolist() == written[expected].tolist()
+
+
+def test_read_text_separates_numbers_with_spaces():
+    det, _ = page(row(50, 60, 4) + row(250, 60, 1) + row(400, 60, 2) + row(50, 160, 3),
+                  [2, 0, 2, 1, 7, 4, 5, 9, 9, 1])
+    assert read_text(det) == "2021 7 45 991"
+
+
+@pytest.mark.parametrize("digits, texts", [
+    ([1, 2, -1, 4], ["12", "4"]),  # an unread mark is in no number; its place is a gap
+    ([-1, 2, 3, 10], ["23"]),  # rejected (10) and unread (-1) at the ends
+    ([-1, -1, -1, -1], []),
+])
+def test_non_digits_are_not_part_of_numbers(digits, texts):
+    det, written = page(row(100, 100, 4), digits)
+    numbers = read_numbers(det)
+    assert [n.text for n in numbers] == texts
+    members = {i for n in numbers for i in n.members}
+    assert members == {int(written[k]) for k, d in enumerate(digits) if 0 <= d <= 9}
+
+
+def test_singletons_get_angle_zero_and_lines_their_own():
+    det, written = page(rotated_row(3, 30.0, step=45) + [(600, 400)])
+    angles = line_angles(det)
+    assert angles[written[3]] == 0.0
+    assert angles[written[:3]] == pytest.approx(np.full(3, 30.0), abs=2)
+
+
+def test_empty():
+    det = Detections.empty()
+    assert group_lines(det) == [] and read_numbers(det) == [] and read_text(det) == ""
+    assert reading_order(det).shape == (0,) and line_angles(det).shape == (0,)
+
+
+def test_many_digits_fast_and_right():
+    # 12 rows of 20 digits: 240 detections
+    det, written = page([c for y in range(12) for c in row(30, 40 + 80 * y, 20)])
+    t = time.perf_counter()
+    order = reading_order(det)
+    assert time.perf_counter() - t < 0.5
+    assert order.tolist() == written.tolist()
+    assert len(read_numbers(det)) == 12
+
+
+box_st = st.tuples(st.integers(0, 600), st.integers(0, 400), st.integers(0, 80),
+                   st.integers(0, 120))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(box_st, st.integers(-1, 10)), max_size=40))
+def test_any_page_partitions_into_lines_and_numbers(items):
+    boxes = [(x, y, x + w, y + h) for (x, y, w, h), _ in items]
+    det = Detections(np.array(boxes, np.int32).reshape(-1, 4), digit=[d for _, d in items])
+    lines = group_lines(det)
+    assert sorted(np.concatenate([ln.members for ln in lines] + [[]]).tolist()) == list(
+        range(len(det)))
+    assert sorted(reading_order(det).tolist()) == list(range(len(det)))
+    assert all(-90 <= ln.angle <= 90 for ln in lines)
+    valid = [i for i, (_, d) in enumerate(items) if 0 <= d <= 9]
+    assert sorted(i for n in read_numbers(det) for i in n.members) == valid
