@@ -84,12 +84,21 @@ class Classifier:
         return Prediction(digit, probs[np.arange(n), digit].astype(np.float32), probs)
 
 
+_loaded: dict[tuple[str, int], object] = {}
+
+
 def load_model(path: Path):
-    """Load a Keras model file and check it is a digit model (28x28x1 in, 11 classes out)."""
+    """Load a Keras model file and check it is a digit model (28x28x1 in, 11 classes out).
+
+    A file already loaded by this process (same path and modification time) is reused.
+    """
     import keras
 
     if not path.is_file():
         raise UserError(f"model file not found: {path} (pass --model PATH to a .keras file)")
+    key = (str(path.resolve()), path.stat().st_mtime_ns)
+    if key in _loaded:
+        return _loaded[key]
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as e:  # Keras raises many types for a file that is not a model
@@ -100,4 +109,5 @@ def load_model(path: Path):
     if in_shape != (28, 28, 1) or out_shape != (11,):
         raise UserError(f"{path} is a Keras model but not a livedigits one (input {in_shape}, "
                         f"output {out_shape}; expected (28, 28, 1) -> (11,))")
+    _loaded[key] = model
     return model
