@@ -1,0 +1,237 @@
+"""Scoring what the pipeline read (its JSON Lines) against a sample's exact ground truth.
+
+Per frame, predictions are matched one-to-one to ground-truth digits, greedily by IoU, highest
+first, keeping pairs with IoU >= 0.3. From the matches come recall, precision, label accuracy,
+read rate, number accuracy, flip rate (how often a digit's reading changes while it is tracked)
+and false detections per frame. Pure functions on plain dicts, so every figure can be checked
+on a hand-made case; `load_predictions` and `load_truth` read the files.
+
+>>> truth = {"frames": 1, "ground_truth": [{"frame": 0, "numbers": [],
+...          "digits": [{"id": 0, "box": [0, 0, 10, 20], "digit": 7, "number": 0}]}]}
+>>> pred = [{"frame": 0, "detections": [{"box": [1, 0, 10, 20], "digit": 7}], "numbers": []}]
+>>> s = score(pred, truth); (s.recall, s.read_rate, s.false_per_frame)
+(1.0, 1.0, 0.0)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from livedigits.errors import UserError
+
+IOU_THRESHOLD = 0.3
+
+
+def iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two [x, y, w, h] boxes; 0 when either is empty.
+
+    >>> iou([0, 0, 10, 10], [0, 0, 3, 10])
+    0.3
+    """
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    iw = min(ax + aw, bx + bw) - max(ax, bx)
+    ih = min(ay + ah, by + bh) - max(ay, by)
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    inter = iw * ih
+    union = aw * ah + bw * bh - inter
+    return inter / union if union > 0 else 0.0
+
+
+def match(truth: Sequence[Sequence[float]], pred: Sequence[Sequence[float]],
+          threshold: float = IOU_THRESHOLD) -> list[tuple[int, int]]:
+    """One-to-one (truth index, prediction index) pairs, greedily by IoU, highest first.
+
+    >>> match([[0, 0, 10, 10], [50, 0, 10, 10]], [[52, 0, 10, 10], [90, 0, 5, 5]])
+    [(1, 0)]
+    """
+    pairs = [(iou(t, p), i, j) for i, t in enumerate(truth) for j, p in enumerate(pred)]
+    pairs = sorted((p for p in pairs if p[0] >= threshold), key=lambda p: (-p[0], p[1], p[2]))
+    used_t: set[int] = set()
+    used_p: set[int] = set()
+    out = []
+    for _, i, j in pairs:
+        if i not in used_t and j not in used_p:
+            used_t.add(i)
+            used_p.add(j)
+            out.append((i, j))
+    return sorted(out)
+
+
+def _ratio(num: int, den: int) -> float | None:
+    return num / den if den else None
+
+
+@dataclass
+class Score:
+    """The figures of one scored video; ratios are None where nothing could be counted."""
+
+    frames: int
+    missing_frames: int  # ground-truth frames with no prediction record (scored as empty)
+    gt_digits: int
+    predictions: int
+    matched: int
+    read_right: int
+    gt_numbers: int
+    numbers_digits_right: int  # every digit of the number found and read right
+    numbers_right: int  # that, and a predicted number over it with the same text
+    flip_pairs: int
+    flips: int
+    false_detections: int
+    recall: float | None
+    precision: float | None
+    label_accuracy: float | None
+    read_rate: float | None
+    number_accuracy: float | None
+    flip_rate: float | None
+    false_per_frame: float | None
+
+    def to_json(self) -> dict:
+        """The figures as a JSON object, ratios rounded to 5 decimals (null = not defined)."""
+        return {k: round(v, 5) if isinstance(v, float) else v for k, v in asdict(self).items()}
+
+
+def score(predictions: Sequence[dict], truth: dict,
+          threshold: float = IOU_THRESHOLD) -> Score:
+    """Score pipeline records (FrameResult.to_json dicts) against a ground-truth document.
+
+    A ground-truth number counts as right when every digit of it is matched and read right
+    and the predicted number whose box overlaps it best (IoU >= threshold, one-to-one) has
+    the same text. Flips are counted per ground-truth digit id over the successive frames in
+    which it is matched.
+    """
+    by_frame: dict[int, dict] = {}
+    for rec in predictions:
+        by_frame[int(rec["frame"])] = rec
+    gt_frames = sorted(truth["ground_truth"], key=lambda f: int(f["frame"]))
+    n_gt = n_pred = n_match = n_right = n_num = n_num_digits = n_num_right = 0
+    false = missing = 0
+    last_label: dict[int, int] = {}
+    flips = pairs = 0
+    for frame in gt_frames:
+        rec = by_frame.get(int(frame["frame"]))
+        if rec is None:
+            missing += 1
+            rec = {"detections": [], "numbers": []}
+        dets = rec.get("detections", [])
+        gts = frame["digits"]
+        found = match([g["box"] for g in gts], [d["box"] for d in dets], threshold)
+        n_gt += len(gts)
+        n_pred += len(dets)
+        n_match += len(found)
+        false += len(dets) - len(found)
+        right_ids = set()
+        for i, j in found:
+            gid, label = int(gts[i]["id"]), int(dets[j]["digit"])
+            if label == int(gts[i]["digit"]):
+                n_right += 1
+                right_ids.add(gid)
+            if gid in last_label:
+                pairs += 1
+                flips += last_label[gid] != label
+            last_label[gid] = label
+        gt_nums = frame.get("numbers", [])
+        pred_nums = rec.get("numbers", [])
+        num_pairs = dict(match([n["box"] for n in gt_nums], [n["box"] for n in pred_nums],
+                               threshold))
+        for k, num in enumerate(gt_nums):
+            n_num += 1
+            members = [int(g["id"]) for g in gts if int(g["number"]) == int(num["id"])]
+            if members and all(m in right_ids for m in members):
+                n_num_digits += 1
+                if k in num_pairs and str(pred_nums[num_pairs[k]]["text"]) == str(num["text"]):
+                    n_num_right += 1
+    n_frames = len(gt_frames)
+    return Score(
+        frames=n_frames, missing_frames=missing, gt_digits=n_gt, predictions=n_pred,
+        matched=n_match, read_right=n_right, gt_numbers=n_num,
+        numbers_digits_right=n_num_digits, numbers_right=n_num_right, flip_pairs=pairs,
+        flips=flips, false_detections=false, recall=_ratio(n_match, n_gt),
+        precision=_ratio(n_match, n_pred), label_accuracy=_ratio(n_right, n_match),
+        read_rate=_ratio(n_right, n_gt), number_accuracy=_ratio(n_num_right, n_num),
+        flip_rate=_ratio(flips, pairs), false_per_frame=_ratio(false, n_frames),
+    )
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.2%}"
+
+
+def format_table(s: Score, name: str = "") -> str:
+    """A readable summary of a Score, one figure per line with its counts.
+
+    >>> print(format_table(score([], {"ground_truth": [{"frame": 0, "digits": []}]})))
+    ... # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
+    frames                  1  (1 without a prediction record)
+    ...
+    """
+    fpf = "n/a" if s.false_per_frame is None else f"{s.false_per_frame:.3f}"
+    lines = [f"scored {name}"] if name else []
+    lines += [
+        f"frames            {s.frames:>8}"
+        + (f"  ({s.missing_frames} without a prediction record)" if s.missing_frames else ""),
+        f"recall            {_pct(s.recall):>8}  ({s.matched} of {s.gt_digits} digits found)",
+        f"precision         {_pct(s.precision):>8}  ({s.matched} of {s.predictions} boxes "
+        "are digits)",
+        f"label accuracy    {_pct(s.label_accuracy):>8}  ({s.read_right} of {s.matched} found "
+        "digits read right)",
+        f"read rate         {_pct(s.read_rate):>8}  ({s.read_right} of {s.gt_digits} digits "
+        "found and read right)",
+        f"number accuracy   {_pct(s.number_accuracy):>8}  ({s.numbers_right} of {s.gt_numbers} "
+        f"numbers read exactly; {s.numbers_digits_right} with every digit right)",
+        f"flip rate         {_pct(s.flip_rate):>8}  ({s.flips} label changes in {s.flip_pairs} "
+        "successive matches)",
+        f"false per frame   {fpf:>8}  ({s.false_detections} boxes on no digit)",
+    ]
+    return "\n".join(lines)
+
+
+def load_predictions(path: str | Path) -> list[dict]:
+    """Read the pipeline's JSON Lines (one FrameResult.to_json record a line); UserError if bad."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"predictions file not found: {path}")
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                frame = int(rec["frame"])
+                dets = [{"box": [float(v) for v in d["box"]], "digit": int(d["digit"])}
+                        for d in rec.get("detections", [])]
+                nums = [{"box": [float(v) for v in n_["box"]], "text": str(n_["text"])}
+                        for n_ in rec.get("numbers", [])]
+                if any(len(d["box"]) != 4 for d in dets + nums):
+                    raise ValueError("a box is not [x, y, w, h]")
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
+                raise UserError(f"{path}:{n}: not a livedigits JSON Lines record "
+                                f"({type(e).__name__}: {e})") from e
+            out.append({"frame": frame, "detections": dets, "numbers": nums})
+    return out
+
+
+def load_truth(path: str | Path) -> dict:
+    """Read a sample's ground truth (samples/NAME.json); UserError if missing or malformed."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"ground-truth file not found: {path}")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        for f in doc["ground_truth"]:
+            int(f["frame"])
+            for d in f["digits"]:
+                if len(d["box"]) != 4:
+                    raise ValueError("a box is not [x, y, w, h]")
+                int(d["id"]), int(d["digit"]), int(d["number"])
+            for n_ in f.get("numbers", []):
+                int(n_["id"]), str(n_["text"]), len(n_["box"])
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise UserError(f"{path}: not a livedigits ground-truth file "
+                        f"({type(e).__name__}: {e})") from e
+    return doc
