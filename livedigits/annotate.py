@@ -67,7 +67,8 @@ def draw_crops(scene: np.ndarray, det: Detections, crops: np.ndarray) -> np.ndar
     return scene
 
 
-def draw_overlay(scene: np.ndarray, fps: float | None, stages_ms: Mapping[str, float]) -> np.ndarray:
+def draw_overlay(scene: np.ndarray, fps: float | None,
+                 stages_ms: Mapping[str, float]) -> np.ndarray:
     """FPS and per-stage milliseconds in the top-left corner."""
     s = _scale(scene)
     lines = ([f"{fps:5.1f} FPS"] if fps else []) + [

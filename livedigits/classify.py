@@ -55,8 +55,8 @@ class Classifier:
 
         self._tf = tf
         self.model = load_model(self.path)
-        self.device = tf.config.list_logical_devices("GPU")[0].name if tf.config.list_logical_devices(
-            "GPU") else "CPU"
+        gpus = tf.config.list_logical_devices("GPU")
+        self.device = gpus[0].name if gpus else "CPU"
         self._fn = tf.function(lambda x: self.model(x, training=False), reduce_retracing=False)
         self.load_ms = (time.perf_counter() - t0) * 1000
         self.warmup_ms = 0.0

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from livedigits.errors import UserError
+from livedigits.samples_cli import score, synth
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "livedigits.keras"
 
@@ -180,3 +181,7 @@ def run(source: str, output: Path | None, json_path: str | None, no_display: boo
                         display=not no_display, benchmark=benchmark, max_frames=max_frames,
                         min_confidence=min_confidence, invert=invert, camera_size=camera_size,
                         show_crops=show_crops, retries=retries))
+
+
+main.add_command(synth)
+main.add_command(score)

@@ -32,7 +32,8 @@ def default_mnist_path() -> Path | None:
     or beside the working directory. None when there is none (callers may then download)."""
     here = Path(__file__).resolve().parents[1]
     candidates = [os.environ.get(ENV_VAR)]
-    candidates += [here.parent / "shared/data/mnist.npz", Path.cwd().parent / "shared/data/mnist.npz"]
+    candidates += [here.parent / "shared/data/mnist.npz",
+                   Path.cwd().parent / "shared/data/mnist.npz"]
     for c in candidates:
         if c and Path(c).is_file():
             return Path(c)

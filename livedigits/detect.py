@@ -104,11 +104,13 @@ def remove_lines(mask: np.ndarray) -> np.ndarray:
     """
     h, w = mask.shape
     out = mask
-    for length, across, axis_len in ((max(40, w // 5), (1, 7), w), (max(40, int(0.45 * h)), (7, 1), h)):
+    horizontal = (max(40, w // 5), w, (7, 1), (1, max(40, w // 5)))
+    vertical = (max(40, int(0.45 * h)), h, (1, 7), (max(40, int(0.45 * h)), 1))
+    for length, axis_len, across, along in (horizontal, vertical):
         if axis_len <= length:
             continue
-        thick = cv2.dilate(mask, np.ones(across[::-1], np.uint8))
-        kernel = np.ones((1, length) if across == (1, 7) else (length, 1), np.uint8)
+        thick = cv2.dilate(mask, np.ones(across, np.uint8))
+        kernel = np.ones(along, np.uint8)
         lines = cv2.morphologyEx(thick, cv2.MORPH_OPEN, kernel)
         if lines.any():
             out = cv2.bitwise_and(out, cv2.bitwise_not(lines))

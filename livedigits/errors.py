@@ -4,4 +4,6 @@
 class UserError(Exception):
     """Bad input (a missing file, a camera that will not open, ...); `str()` says what to do."""
 
-    exit_code = 2
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code

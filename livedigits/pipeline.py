@@ -36,6 +36,7 @@ class PipelineSettings:
     track: bool = True  # off for single images
     max_age: int = 5
     min_hits: int = 2
+    max_side: int = 2000  # larger photos are read on a copy this size; boxes are mapped back
 
 
 def upright(mask: np.ndarray, angle: float) -> np.ndarray:
@@ -57,6 +58,24 @@ def make_crops(masks: list[np.ndarray], angles: np.ndarray) -> np.ndarray:
     return out
 
 
+def detect_scaled(image: np.ndarray, settings: DetectorSettings, max_side: int):
+    """Detect on a copy no larger than `max_side`, with boxes in the original's pixels.
+
+    A 24-megapixel photo takes a second to threshold at full size and its digits are huge;
+    at 2000 px they are still far above the smallest size the detector reads.
+    """
+    h, w = image.shape[:2]
+    scale = max_side / max(h, w, 1)
+    if scale >= 1 or image.ndim not in (2, 3):
+        return detect(image, settings)
+    small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
+                       interpolation=cv2.INTER_AREA)
+    blobs = detect(small, settings)
+    xyxy = np.round(blobs.detections.xyxy / scale)
+    blobs.detections.xyxy = np.clip(xyxy, 0, [w, h, w, h]).astype(np.int32)
+    return blobs
+
+
 class Pipeline:
     """Reads the digits of one frame after another; keeps the tracker's state between frames.
 
@@ -75,7 +94,7 @@ class Pipeline:
         """Detect, classify, stabilise and group the digits of one frame."""
         ms: dict[str, float] = {}
         t0 = time.perf_counter()
-        blobs = detect(image, self.settings.detector)
+        blobs = detect_scaled(image, self.settings.detector, self.settings.max_side)
         t1 = time.perf_counter()
         crops = make_crops(blobs.masks, line_angles(blobs.detections))
         t2 = time.perf_counter()

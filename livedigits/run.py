@@ -25,7 +25,7 @@ from livedigits.errors import UserError
 from livedigits.numbers import read_text
 from livedigits.pipeline import Pipeline, PipelineSettings
 from livedigits.sinks import JsonlSink, VideoSink, write_image
-from livedigits.sources import Source, StreamLost, open_source
+from livedigits.sources import ImageFolderSource, ImageSource, Source, StreamLost, open_source
 
 WINDOW = "livedigits"
 STAGES = ("read", "detect", "preprocess", "infer", "track", "numbers", "draw", "write")
@@ -64,7 +64,8 @@ class Stats:
     def summary(self) -> dict:
         """Frames, FPS, and mean/p95 ms per stage."""
         fps = self.frames / self.seconds if self.seconds > 0 else 0.0
-        stages = {k: {"mean": round(float(np.mean(v)), 3), "p95": round(float(np.percentile(v, 95)), 3)}
+        stages = {k: {"mean": round(float(np.mean(v)), 3),
+                      "p95": round(float(np.percentile(v, 95)), 3)}
                   for k, v in self.ms.items() if v}
         return {"frames": self.frames, "seconds": round(self.seconds, 3), "fps": round(fps, 1),
                 "stages_ms": stages}
@@ -131,6 +132,12 @@ def run(opts: RunOptions) -> Stats:
         display = False
     source = open_source(opts.source, camera_size=opts.camera_size, retries=opts.retries)
     human_to_stderr = opts.json_path == "-"
+    progress = None
+    if isinstance(source, ImageFolderSource):
+        progress = click.progressbar(length=len(source.paths), label="reading images",
+                                     file=sys.stderr)
+        source.on_error = lambda err: (click.echo(f"\nlivedigits: skipped {err}", err=True),
+                                       progress.update(1))
     stats = Stats()
     with ExitStack() as stack:
         stack.callback(source.close)
@@ -187,6 +194,8 @@ def run(opts: RunOptions) -> Stats:
                 elif text != last_text and not opts.benchmark:
                     _say(f"[{frame.time:8.2f} s] {text or '-'}", human_to_stderr)
                 last_text = text
+                if progress is not None:
+                    progress.update(1)
                 if window is not None and not window.show(scene):
                     break
                 if opts.max_frames is not None and stats.frames >= opts.max_frames:
@@ -199,10 +208,14 @@ def run(opts: RunOptions) -> Stats:
             raise UserError(f"{e} ({stats.frames} frames read; outputs are complete)") from e
         finally:
             stats.seconds = time.perf_counter() - t_start
-            for err in getattr(source, "errors", []):
-                click.echo(f"livedigits: skipped {err}", err=True)
-        if stats.frames == 0 and not getattr(source, "errors", None):
+            if progress is not None:
+                progress.render_finish()
+        if stats.frames == 0:
             raise UserError(f"no frame could be read from {opts.source}")
+        if source.errors:
+            raise UserError(f"{len(source.errors)} of {len(source.errors) + stats.frames} "
+                            "files could not be read (see above); the others were read",
+                            exit_code=1)
     if opts.benchmark:
         print_benchmark(stats, clf, source)
     return stats
@@ -214,12 +227,12 @@ def _ema(prev: float | None, value: float, alpha: float = 0.1) -> float:
 
 def is_still(source: Source) -> bool:
     """Single images and image folders: no tracking, one result per file."""
-    return type(source).__name__ in ("ImageSource", "ImageFolderSource")
+    return isinstance(source, ImageSource | ImageFolderSource)
 
 
 def _still_output(output: Path, name: str, source: Source) -> Path:
     """Where an annotated still goes: OUTPUT itself for one image, OUTPUT/NAME for a folder."""
-    if type(source).__name__ == "ImageFolderSource":
+    if isinstance(source, ImageFolderSource):
         output.mkdir(parents=True, exist_ok=True)
         return output / Path(name).name
     return output

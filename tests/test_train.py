@@ -28,7 +28,7 @@ def test_quick_training_writes_loadable_model_and_metadata(quick_model, mnist):
     assert (quick_model / "q.keras").stat().st_size == meta["size_bytes"]
     clf = Classifier(quick_model / "q.keras")
     pred = clf.predict(mnist.x_test[:300])
-    assert 0.3 < (pred.digit == mnist.y_test[:300]).mean()  # one short epoch learns something
+    assert (pred.digit == mnist.y_test[:300]).mean() > 0.3  # one short epoch learns something
 
 
 def test_batchnorm_folding_keeps_the_function():
@@ -45,7 +45,7 @@ def test_batchnorm_folding_keeps_the_function():
                                m + rng.normal(0, 0.01, m.shape), v * rng.uniform(1, 2, v.shape)])
     folded = fold_batchnorm(model)
     x = rng.random((8, 28, 28, 1)).astype("float32")
-    assert not any(isinstance(l, keras.layers.BatchNormalization) for l in folded.layers)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in folded.layers)
     np.testing.assert_allclose(model(x, training=False), folded(x), atol=1e-5)
 
 
