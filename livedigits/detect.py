@@ -9,7 +9,7 @@ into the box never leaks into the crop.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -17,6 +17,9 @@ import numpy as np
 from livedigits.detections import Detections
 
 WORK_SCALE = 4  # the background is estimated on a frame this many times smaller
+SPLIT_ASPECT = 1.1  # a blob wider than this times its height may be digits that touch
+DIGIT_ASPECT = 0.7  # the typical width of a digit against its height, for splitting
+MAX_RUN = 4.5  # at most four touching digits are split; wider blobs are lines
 
 
 @dataclass(frozen=True)
@@ -28,20 +31,27 @@ class DetectorSettings:
     min_diff: int = 18  # ... and by at least this many grey levels
     min_height: int = 12  # pixels
     min_height_frac: float = 0.012  # of the frame height
-    max_height_frac: float = 0.7
+    max_height_frac: float = 0.6  # taller marks are margin lines, edges or shadows
     max_aspect: float = 1.6  # width / height; wider blobs are lines, pens or touching digits
     min_density: float = 0.06  # ink pixels / box area
-    max_blob_density: float = 0.62  # a wide blob this full is a dot or smudge, not a digit
+    max_blob_density: float = 0.72  # a wide blob this full is a dot or smudge, not a digit
     relative_min: float = 0.4  # drop blobs shorter than this times the median digit height
 
 
 @dataclass
 class Blobs:
-    """Detected digit boxes with their binary ink crops (uint8, 255 = ink), one per box."""
+    """Detected digit boxes with their binary ink crops (uint8, 255 = ink), one per box.
+
+    A blob wide enough to be touching digits comes twice: whole, and cut into pieces. Rows of
+    such a pair share a `split` id (-1 for plain blobs) and `whole` tells which is which; the
+    classifier decides which reading stands (see `pipeline.resolve_splits`).
+    """
 
     detections: Detections
     masks: list[np.ndarray]
     inverted: bool
+    split: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    whole: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
 
 def as_gray(frame: np.ndarray) -> np.ndarray:
@@ -69,52 +79,89 @@ def as_gray(frame: np.ndarray) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def background(gray: np.ndarray) -> np.ndarray:
-    """The paper's brightness without the ink: a median over a window wider than any stroke."""
+def background(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The paper's brightness without the ink, at a quarter size and at full size.
+
+    A median over a window wider than any stroke keeps the paper and drops the ink, whatever
+    its polarity; shadows, vignetting and gradients stay in the background and divide out.
+    """
     h, w = gray.shape
     sw, sh = max(1, w // WORK_SCALE), max(1, h // WORK_SCALE)
     small = cv2.resize(gray, (sw, sh), interpolation=cv2.INTER_AREA)
-    k = max(3, (min(sw, sh) // 8) | 1)
-    k = min(k, 255)  # OpenCV's uint8 median blur supports any odd size, keep it bounded
-    bg = cv2.medianBlur(small, k) if min(sw, sh) >= k else np.full_like(small, np.median(small))
-    return cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
+    k = min(max(3, (min(sw, sh) // 8) | 1), 255)
+    if min(sw, sh) >= k:
+        bg_small = cv2.medianBlur(small, k)
+    else:
+        bg_small = np.full_like(small, int(np.median(small)))
+    return small, bg_small
 
 
-def ink_mask(gray: np.ndarray, settings: DetectorSettings) -> tuple[np.ndarray, bool]:
-    """Binary ink mask (255 = ink) and whether the ink is lighter than the background."""
-    bg = background(gray)
-    g16, b16 = gray.astype(np.int16), bg.astype(np.int16)
-    darker = b16 - g16
-    margin = np.maximum(settings.min_diff, (bg * settings.contrast).astype(np.int16))
-    dark = darker > margin
-    if settings.invert is False:
-        return dark.view(np.uint8) * 255, False
-    light_margin = np.maximum(settings.min_diff, ((255 - b16) * settings.contrast).astype(np.int16))
-    light = -darker > light_margin
-    inverted = bool(settings.invert) or (
-        settings.invert is None and np.count_nonzero(light) > 2 * np.count_nonzero(dark))
-    return (light if inverted else dark).view(np.uint8) * 255, inverted
+def _margin(ref: np.ndarray, contrast: float, floor: int) -> np.ndarray:
+    """How far from the background a pixel must be to count: a share of it, at least `floor`."""
+    return cv2.max(cv2.convertScaleAbs(ref, alpha=contrast), floor)
 
 
-def remove_lines(mask: np.ndarray) -> np.ndarray:
-    """Take out ruled lines, margin lines and pen bodies: ink runs far longer than a digit.
+def _is_light_ink(small: np.ndarray, bg_small: np.ndarray, s: DetectorSettings) -> bool:
+    """Chalk on a board: far more pixels stand out above the background than below it."""
+    dark = cv2.compare(cv2.subtract(bg_small, small), _margin(bg_small, s.contrast, s.min_diff),
+                       cv2.CMP_GT)
+    light = cv2.compare(cv2.subtract(small, bg_small),
+                        _margin(cv2.bitwise_not(bg_small), s.contrast, s.min_diff), cv2.CMP_GT)
+    return cv2.countNonZero(light) > 2 * cv2.countNonZero(dark)
 
-    The runs are found on a copy thickened across the line, so slightly tilted lines count too;
-    only the original ink under them is removed.
+
+def ink_mask(gray: np.ndarray, settings: DetectorSettings
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Masks (255 = set) of ink, of faint marks (for finding ruled lines) and of strong ink
+    (pen strokes, which a line crossing them must not erase), and whether ink is lighter."""
+    s = settings
+    small, bg_small = background(gray)
+    inverted = s.invert if s.invert is not None else _is_light_ink(small, bg_small, s)
+    h, w = gray.shape
+    bg = cv2.resize(bg_small, (w, h), interpolation=cv2.INTER_LINEAR)
+    diff = cv2.subtract(gray, bg) if inverted else cv2.subtract(bg, gray)
+    ref = cv2.bitwise_not(bg) if inverted else bg
+    ink = cv2.compare(diff, _margin(ref, s.contrast, s.min_diff), cv2.CMP_GT)
+    faint = cv2.compare(diff, _margin(ref, s.contrast / 2, s.min_diff // 2), cv2.CMP_GT)
+    strong = cv2.compare(diff, _margin(ref, s.contrast * 2, s.min_diff * 2), cv2.CMP_GT)
+    return ink, faint, strong, bool(inverted)
+
+
+def line_mask(faint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ruled lines or pens (horizontal) and margin lines (vertical): marks far longer than
+    any digit, as two full-size masks to take out of the ink.
+
+    Both are found at half size on the faint mask, so a pale blue ruling counts in full, not
+    only where it happens to pass the ink threshold. Rulings: runs of at least a fifth of the
+    width on a copy thickened across, so slightly tilted lines count. Margins: straight
+    segments over 60% of the height at any tilt (a digit is never that tall).
     """
-    h, w = mask.shape
-    out = mask
-    horizontal = (max(40, w // 5), w, (7, 1), (1, max(40, w // 5)))
-    vertical = (max(40, int(0.45 * h)), h, (1, 7), (max(40, int(0.45 * h)), 1))
-    for length, axis_len, across, along in (horizontal, vertical):
-        if axis_len <= length:
-            continue
-        thick = cv2.dilate(mask, np.ones(across, np.uint8))
-        kernel = np.ones(along, np.uint8)
-        lines = cv2.morphologyEx(thick, cv2.MORPH_OPEN, kernel)
-        if lines.any():
-            out = cv2.bitwise_and(out, cv2.bitwise_not(lines))
-    return out
+    h, w = faint.shape
+    hh, hw = max(1, h // 2), max(1, w // 2)
+    half = cv2.compare(cv2.resize(faint, (hw, hh), interpolation=cv2.INTER_AREA), 0,
+                       cv2.CMP_GT)
+    # A region solid in both directions is a blot or a shadow, not a line: keep its ink.
+    solid = cv2.morphologyEx(half, cv2.MORPH_OPEN, np.ones((8, 8), np.uint8))
+    marks = cv2.bitwise_and(half, cv2.bitwise_not(solid))
+    ruled = np.zeros_like(marks)
+    length = max(20, hw // 5)
+    if hw > length:
+        thick = cv2.dilate(marks, np.ones((7, 1), np.uint8))
+        runs = cv2.morphologyEx(thick, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
+        ruled = cv2.bitwise_and(runs, marks)  # the marks themselves, not the thickened band
+    margin = np.zeros_like(marks)
+    if hh >= 40:
+        segments = cv2.HoughLinesP(marks, 1, np.pi / 180, threshold=int(0.3 * hh),
+                                   minLineLength=int(0.6 * hh), maxLineGap=max(4, hh // 40))
+        for x0, y0, x1, y1 in (segments.reshape(-1, 4) if segments is not None else []):
+            if abs(x1 - x0) < 0.3 * abs(y1 - y0):
+                cv2.line(margin, (int(x0), int(y0)), (int(x1), int(y1)), 255, 5)
+        margin = cv2.bitwise_and(margin, marks)
+    out = []
+    for m in (ruled, margin):
+        full = cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST)
+        out.append(cv2.dilate(full, np.ones((3, 3), np.uint8)) if m.any() else full)
+    return out[0], out[1]
 
 
 def _join_pieces(boxes: np.ndarray) -> np.ndarray:
@@ -145,6 +192,24 @@ def _join_pieces(boxes: np.ndarray) -> np.ndarray:
     return group
 
 
+def split_touching(blob: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """Cut a blob of digits written so close that their ink touches into one piece per digit.
+
+    The number of digits comes from the blob's width against its height; each cut goes
+    through the column with the least ink near where it is expected. Returns (x offset, mask).
+    """
+    h, w = blob.shape
+    k = int(np.clip(round(w / (DIGIT_ASPECT * h)), 2, 4))
+    ink = blob.sum(axis=0).astype(np.float64)
+    step = w / k
+    cuts = [0]
+    for j in range(1, k):
+        lo, hi = int(j * step - 0.3 * step), int(j * step + 0.3 * step) + 1
+        cuts.append(lo + int(np.argmin(ink[lo:hi])))
+    cuts.append(w)
+    return [(a, blob[:, a:b]) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
+
+
 def _has_hole(mask: np.ndarray) -> bool:
     """Whether ink encloses paper: what tells a thick 0, 6, 8 or 9 from a filled blot."""
     paper = np.pad(~mask, 1, constant_values=True).view(np.uint8)
@@ -164,41 +229,64 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
     gray = as_gray(frame)
     if gray.ndim != 2 or min(gray.shape, default=0) < 8:
         return Blobs(Detections.empty(), [], False)
-    mask, inverted = ink_mask(gray, s)
-    mask = remove_lines(mask)
+    mask, faint, strong, inverted = ink_mask(gray, s)
+    ruled, margin = line_mask(faint)
+    # Take out the ruling but not a digit's stroke that runs along it; margins go entirely.
+    lines = cv2.bitwise_or(cv2.bitwise_and(ruled, cv2.bitwise_not(strong)), margin)
+    mask = cv2.bitwise_and(mask, cv2.bitwise_not(lines))
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     H, W = gray.shape
     min_h = max(s.min_height, s.min_height_frac * H)
-    x, y, w, h, area = (stats[1:, i] for i in range(5))
-    ids = np.arange(1, n)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return Blobs(Detections.empty(), [], inverted)
+    rects = np.array([cv2.boundingRect(c) for c in contours], np.int32).reshape(-1, 4)
+    x, y, w, h = rects.T
     # Specks cannot be part of a digit; dropping them first keeps the joining step small.
-    keep = (area >= max(8, (min_h * min_h) // 40)) & (h < s.max_height_frac * H)
+    keep = (np.maximum(w, h) >= min_h / 4) & (h < s.max_height_frac * H)
     keep &= (x > 0) & (y > 0) & (x + w < W) & (y + h < H)
-    ids, x, y, w, h, area = (a[keep] for a in (ids, x, y, w, h, area))
+    if not keep.any():
+        return Blobs(Detections.empty(), [], inverted)
+    _, labels = cv2.connectedComponents(mask, connectivity=8)
+    seeds = np.array([c[0, 0] for c in contours])[keep]  # a boundary pixel: ink of that blob
+    ids = labels[seeds[:, 1], seeds[:, 0]]
+    x, y, w, h = x[keep], y[keep], w[keep], h[keep]
     boxes = np.stack([x, y, x + w, y + h], axis=1)
     group = _join_pieces(boxes)
-    out_boxes, out_ids = [], []
+    ob, members = [], []
     for g in np.unique(group):
-        members = group == g
-        b = boxes[members]
-        out_boxes.append([b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()])
-        out_ids.append((ids[members], area[members].sum()))
-    if not out_boxes:
-        return Blobs(Detections.empty(), [], inverted)
-    ob = np.array(out_boxes, np.int32)
+        b = boxes[group == g]
+        ob.append([b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()])
+        members.append(ids[group == g])
+    ob = np.array(ob, np.int32)
     bw, bh = ob[:, 2] - ob[:, 0], ob[:, 3] - ob[:, 1]
-    ink = np.array([a for _, a in out_ids], np.float64)
-    density = ink / np.maximum(bw * bh, 1)
-    ok = (bh >= min_h) & (bw <= s.max_aspect * bh) & (density >= s.min_density)
-    for i in np.flatnonzero(ok & (bw > 0.45 * bh) & (density > s.max_blob_density)):
-        x0, y0, x1, y1 = ob[i]
-        ok[i] = _has_hole(np.isin(labels[y0:y1, x0:x1], out_ids[i][0]))
+    ok = (bh >= min_h) & (bw <= MAX_RUN * bh)
     if ok.sum() >= 3:  # with a few digits in view, what is far smaller than them is noise
         ok &= bh >= s.relative_min * np.median(bh[ok])
-    masks = []
+    boxes_out, masks, split, whole = [], [], [], []
     for i in np.flatnonzero(ok):
         x0, y0, x1, y1 = ob[i]
         crop = labels[y0:y1, x0:x1]
-        masks.append(np.isin(crop, out_ids[i][0]).view(np.uint8) * 255)
-    return Blobs(Detections(ob[ok]), masks, inverted)
+        blob = (crop == members[i][0]) if len(members[i]) == 1 else np.isin(crop, members[i])
+        pieces = [(0, blob, True)]
+        if bw[i] > SPLIT_ASPECT * bh[i]:
+            pieces += [(dx, m, False) for dx, m in split_touching(blob)]
+        for dx, m, is_whole in pieces:
+            ys, xs = np.nonzero(m)
+            if ys.size == 0:
+                continue
+            py0, py1, px0, px1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+            m = m[py0:py1, px0:px1]
+            ph, pw = py1 - py0, px1 - px0
+            density = ys.size / m.size
+            if ph < min_h or pw > s.max_aspect * ph or density < s.min_density or (
+                    pw > 0.45 * ph and density > s.max_blob_density and not _has_hole(m)):
+                continue
+            boxes_out.append([x0 + dx + px0, y0 + py0, x0 + dx + px1, y0 + py1])
+            masks.append(m.view(np.uint8) * 255)
+            split.append(i if len(pieces) > 1 else -1)
+            whole.append(is_whole)
+    if not boxes_out:
+        return Blobs(Detections.empty(), [], inverted)
+    return Blobs(Detections(np.array(boxes_out, np.int32)), masks, inverted,
+                 np.array(split, np.int64), np.array(whole, bool))

@@ -76,6 +76,23 @@ def detect_scaled(image: np.ndarray, settings: DetectorSettings, max_side: int):
     return blobs
 
 
+def resolve_splits(split: np.ndarray, whole: np.ndarray, accepted: np.ndarray) -> np.ndarray:
+    """For blobs read both whole and cut into pieces, keep one reading: the whole blob where
+    the model reads it as one digit (a wide 2), else the pieces (digits that touch).
+
+    >>> resolve_splits(np.array([-1, 4, 4, 4]), np.array([True, True, False, False]),
+    ...                np.array([True, True, True, False])).tolist()
+    [True, True, False, False]
+    """
+    keep = accepted.copy()
+    for g in np.unique(split[split >= 0]):
+        rows = split == g
+        whole_read = (rows & whole & accepted).any()
+        keep[rows & ~whole] &= not whole_read
+        keep[rows & whole] &= whole_read
+    return keep
+
+
 class Pipeline:
     """Reads the digits of one frame after another; keeps the tracker's state between frames.
 
@@ -104,6 +121,7 @@ class Pipeline:
             det.digit, det.confidence = pred.digit.astype(np.int64), pred.confidence
         t3 = time.perf_counter()
         keep = (det.digit != NOT_A_DIGIT) & (det.confidence >= self.settings.min_confidence)
+        keep = resolve_splits(blobs.split, blobs.whole, keep)
         raw, kept_crops = det[keep], crops[keep]
         det = self.tracker.update(raw) if self.tracker is not None else raw
         t4 = time.perf_counter()

@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
-from livedigits.detect import DetectorSettings, as_gray, background, detect
+from livedigits.detect import DetectorSettings, as_gray, background, detect, split_touching
 from tests.conftest import page
 
 DIGITS = (("2", 80, 220), ("5", 150, 220), ("7", 400, 300), ("4", 470, 300))
@@ -110,6 +110,35 @@ def test_odd_frames_never_raise(frame):
     assert len(det) <= 50
 
 
-def test_as_gray_and_background_shapes():
-    g = as_gray(np.zeros((30, 40, 3), np.uint8))
-    assert g.shape == (30, 40) and background(np.full((30, 40), 200, np.uint8)).shape == (30, 40)
+def test_background_keeps_the_paper_and_drops_the_ink():
+    img = _shadowed(page(digits=DIGITS))
+    small, bg = background(img)
+    assert small.shape == bg.shape == (120, 160)
+    ink_small, ink_bg = small[40:55, 20:40], bg[40:55, 20:40]  # around the first digit
+    assert ink_small.min() < ink_bg.min() - 40  # no ink left in it, ...
+    assert bg[:, :20].mean() < bg[:, -20:].mean() - 40  # ... but the shadow is
+
+
+def test_as_gray_shapes():
+    assert as_gray(np.zeros((30, 40, 3), np.uint8)).shape == (30, 40)
+    assert as_gray(np.zeros((30, 40, 1), np.uint8)).shape == (30, 40)
+
+
+def test_touching_digits_are_offered_whole_and_split():
+    img = np.full((300, 400), 230, np.uint8)
+    cv2.putText(img, "0", (100, 200), cv2.FONT_HERSHEY_SIMPLEX, 3, 20, 7)
+    cv2.putText(img, "0", (140, 200), cv2.FONT_HERSHEY_SIMPLEX, 3, 20, 7)  # touches the first
+    blobs = detect(img)
+    assert len(blobs.detections) == 3
+    assert blobs.whole.tolist().count(True) == 1 and (blobs.split >= 0).all()
+    halves = blobs.detections[~blobs.whole].xyxy
+    assert halves[0, 2] <= halves[1, 0] + 3  # side by side, cut near the touching point
+
+
+def test_split_touching_cuts_at_the_thinnest_column():
+    blob = np.zeros((40, 60), bool)
+    blob[:, 5:25] = True
+    blob[:, 35:55] = True
+    blob[18:22, 25:35] = True  # a thin bridge
+    pieces = split_touching(blob)
+    assert len(pieces) == 2 and 25 <= pieces[1][0] <= 35

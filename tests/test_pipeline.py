@@ -65,3 +65,16 @@ def test_to_json_schema():
                   "detections": [{"box": [10, 20, 20, 40], "digit": 7, "confidence": 0.91,
                                   "track": 3}],
                   "numbers": [{"text": "7", "box": [10, 20, 20, 40]}]}
+
+
+@pytest.mark.parametrize("whole_ok, expect", [
+    (True, [True, True, False, False]),    # read as one wide digit: the pieces go
+    (False, [True, False, True, True]),    # rejected whole: two digits that touch
+])
+def test_resolve_splits(whole_ok, expect):
+    from livedigits.pipeline import resolve_splits
+
+    split = np.array([-1, 2, 2, 2])
+    whole = np.array([False, True, False, False])
+    accepted = np.array([True, whole_ok, True, True])
+    assert resolve_splits(split, whole, accepted).tolist() == expect
