@@ -36,7 +36,7 @@ def main() -> None:
     \b
     Examples:
       livedigits run 0                      # the default webcam, in a window
-      livedigits run samples/plain_720p.mp4 --no-display --json -
+      livedigits run samples/plain_480p.mp4 --no-display --json -
       livedigits train --data ../shared/data/mnist.npz
     """
 
@@ -181,6 +181,28 @@ def run(source: str, output: Path | None, json_path: str | None, no_display: boo
                         display=not no_display, benchmark=benchmark, max_frames=max_frames,
                         min_confidence=min_confidence, invert=invert, camera_size=camera_size,
                         show_crops=show_crops, retries=retries))
+
+
+@main.command()
+@click.option("--model", type=click.Path(path_type=Path), default=None,
+              help="Model file. Default: the shipped models/livedigits.keras.")
+@click.option("--size", "size", callback=_camera_size, default="960x480", show_default=True,
+              metavar="WxH", help="Size of the drawing area.")
+@click.option("--save-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Where `s` saves the drawing as PNG.")
+def draw(model: Path | None, size: tuple[int, int], save_dir: Path) -> None:
+    """Draw digits with the mouse and see them boxed and read as you draw.
+
+    Left button draws. Keys: c clear, u undo the last stroke, +/- brush size, s save the
+    drawing as PNG, q or Esc quit. Needs a display.
+
+    \b
+    Example:
+      livedigits draw --size 1200x600
+    """
+    from livedigits.draw import run_draw
+
+    run_draw(model, size, save_dir)
 
 
 main.add_command(synth)
