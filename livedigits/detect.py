@@ -183,7 +183,10 @@ def _join_pieces(boxes: np.ndarray) -> np.ndarray:
     small = np.minimum(h[:, None] * w[:, None], h[None] * w[None])
     big = np.maximum(h[:, None] * w[:, None], h[None] * w[None])
     joined_h = np.maximum(y1[:, None], y1[None]) - np.minimum(y0[:, None], y0[None])
-    link = (ox > 0.5 * narrow) & (gy < 0.25 * tall) & (small < 0.5 * big) & (joined_h < 1.6 * tall)
+    stacked = (ox > 0.5 * narrow) & (gy < 0.25 * tall)
+    # A flag or a stroke just above or below the body, overlapping it a little (a 5's bar).
+    capped = (ox > 0.15 * narrow) & (gy >= -2) & (gy < 0.2 * tall)
+    link = (stacked | capped) & (small < 0.5 * big) & (joined_h < 1.6 * tall)
     np.fill_diagonal(link, False)
     for i, j in zip(*np.nonzero(np.triu(link)), strict=True):
         gi, gj = group[i], group[j]
