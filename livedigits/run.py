@@ -11,8 +11,10 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,12 +73,64 @@ class Stats:
                 "stages_ms": stages}
 
 
-class Stop(Exception):
-    """SIGTERM arrived: end the run the same clean way as Ctrl-C."""
+class Stop(BaseException):
+    """SIGINT or SIGTERM arrived: end the run cleanly (a BaseException, like KeyboardInterrupt,
+    so that no `except Exception` on the way swallows it)."""
 
 
-def _on_sigterm(signum, frame) -> None:
-    raise Stop()
+class StopSignals:
+    """Turns SIGINT and SIGTERM into one clean stop for the duration of a `with` block.
+
+    The first signal raises Stop at once, unless a frame's outputs are being written (see
+    `writing`): then Stop is raised right after, so every output holds the same frames. Later
+    signals are ignored: the outputs are being finalised, which is bounded. Signals a parent
+    set to be ignored (a background job's SIGINT) stay ignored; off the main thread nothing is
+    installed, since Python only delivers signals there.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._writing = False
+        self._held = False
+        self._old: dict[int, object] = {}
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                old = signal.getsignal(sig)
+                if old is not signal.SIG_IGN:
+                    self._old[sig] = old
+                    signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        self._old.clear()
+
+    def _handle(self, signum: int, frame) -> None:
+        if self.signum is not None:
+            return
+        self.signum = signum
+        if not (self._writing or self._held):
+            raise Stop()
+
+    def hold(self) -> None:
+        """From now on only note a signal: the run is finalising its outputs."""
+        self._held = True
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Defer a stop until the block is done: a frame goes to all outputs or to none."""
+        self._writing = True
+        try:
+            yield
+        finally:
+            self._writing = False
+        if self.signum is not None and not self._held:
+            raise Stop()
 
 
 def has_display() -> bool:
@@ -124,6 +178,18 @@ def _say(msg: str, to_stderr: bool) -> None:
 
 def run(opts: RunOptions) -> Stats:
     """Read the source until it ends or the user stops; returns the timing statistics."""
+    stats = Stats()
+    with StopSignals() as signals:
+        try:
+            return _run(opts, signals, stats)
+        except (KeyboardInterrupt, Stop):
+            # Mostly before the first frame: a camera or stream still opening, the model loading.
+            done = f"after {stats.frames} frames" if stats.frames else "before the first frame"
+            click.echo(f"stopped {done}; outputs are complete", err=True)
+            return stats
+
+
+def _run(opts: RunOptions, signals: StopSignals, stats: Stats) -> Stats:
     from livedigits.classify import Classifier
 
     display = opts.display and not opts.benchmark
@@ -138,7 +204,6 @@ def run(opts: RunOptions) -> Stats:
                                      file=sys.stderr)
         source.on_error = lambda err: (click.echo(f"\nlivedigits: skipped {err}", err=True),
                                        progress.update(1))
-    stats = Stats()
     with ExitStack() as stack:
         stack.callback(source.close)
         clf = Classifier(opts.model)
@@ -151,8 +216,7 @@ def run(opts: RunOptions) -> Stats:
         if window is not None:
             stack.callback(window.close)
         video: VideoSink | None = None
-        old = signal.signal(signal.SIGTERM, _on_sigterm)
-        stack.callback(signal.signal, signal.SIGTERM, old)
+        stopped = False
         last_text = None
         fps_ema = None
         t_start = time.perf_counter()
@@ -170,23 +234,24 @@ def run(opts: RunOptions) -> Stats:
                                      result, fps_ema, show_crops=opts.show_crops,
                                      overlay=window is not None)
                 t2 = time.perf_counter()
-                if opts.output is not None and scene is not None:
-                    if is_still(source):
-                        write_image(_still_output(opts.output, frame.name, source), scene)
-                    else:
-                        if video is None:
-                            h, w = scene.shape[:2]
-                            video = stack.enter_context(
-                                VideoSink(opts.output, source.fps or 30.0, (w, h)))
-                        video.write(scene)
-                if jsonl is not None:
-                    record = result.to_json()
-                    if frame.name:
-                        record["file"] = frame.name
-                    jsonl.write(record)
-                t3 = time.perf_counter()
-                stages.update(draw=(t2 - t1) * 1e3, write=(t3 - t2) * 1e3)
-                stats.add(stages)
+                with signals.writing():
+                    if opts.output is not None and scene is not None:
+                        if is_still(source):
+                            write_image(_still_output(opts.output, frame.name, source), scene)
+                        else:
+                            if video is None:
+                                h, w = scene.shape[:2]
+                                video = stack.enter_context(
+                                    VideoSink(opts.output, source.fps or 30.0, (w, h)))
+                            video.write(scene)
+                    if jsonl is not None:
+                        record = result.to_json()
+                        if frame.name:
+                            record["file"] = frame.name
+                        jsonl.write(record)
+                    t3 = time.perf_counter()
+                    stages.update(draw=(t2 - t1) * 1e3, write=(t3 - t2) * 1e3)
+                    stats.add(stages)  # before a deferred stop, so the count matches the outputs
                 text = read_text(result.detections)
                 if is_still(source):
                     prefix = f"{frame.name}: " if frame.name else ""
@@ -202,15 +267,17 @@ def run(opts: RunOptions) -> Stats:
                     break
                 t_read = time.perf_counter()
         except (KeyboardInterrupt, Stop):
+            stopped = True
             click.echo(f"stopped after {stats.frames} frames; outputs are complete", err=True)
         except StreamLost as e:
             stats.seconds = time.perf_counter() - t_start
             raise UserError(f"{e} ({stats.frames} frames read; outputs are complete)") from e
         finally:
+            signals.hold()
             stats.seconds = time.perf_counter() - t_start
             if progress is not None:
                 progress.render_finish()
-        if stats.frames == 0:
+        if stats.frames == 0 and not stopped:
             raise UserError(f"no frame could be read from {opts.source}")
         if source.errors:
             raise UserError(f"{len(source.errors)} of {len(source.errors) + stats.frames} "
