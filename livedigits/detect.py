@@ -151,12 +151,13 @@ def line_mask(faint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ruled = cv2.bitwise_and(runs, marks)  # the marks themselves, not the thickened band
     margin = np.zeros_like(marks)
     if hh >= 40:
-        segments = cv2.HoughLinesP(marks, 1, np.pi / 180, threshold=int(0.3 * hh),
-                                   minLineLength=int(0.6 * hh), maxLineGap=max(4, hh // 40))
+        # On `half`, not `marks`: the edge of the sheet against a dark desk is a solid band.
+        segments = cv2.HoughLinesP(half, 1, np.pi / 180, threshold=int(0.25 * hh),
+                                   minLineLength=int(0.6 * hh), maxLineGap=max(4, hh // 10))
         for x0, y0, x1, y1 in (segments.reshape(-1, 4) if segments is not None else []):
             if abs(x1 - x0) < 0.3 * abs(y1 - y0):
-                cv2.line(margin, (int(x0), int(y0)), (int(x1), int(y1)), 255, 5)
-        margin = cv2.bitwise_and(margin, marks)
+                cv2.line(margin, (int(x0), int(y0)), (int(x1), int(y1)), 255, 9)
+        margin = cv2.bitwise_and(margin, half)
     out = []
     for m in (ruled, margin):
         full = cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST)
