@@ -34,7 +34,7 @@ class DetectorSettings:
     max_height_frac: float = 0.6  # taller marks are margin lines, edges or shadows
     max_aspect: float = 1.6  # width / height; wider blobs are lines, pens or touching digits
     min_density: float = 0.06  # ink pixels / box area
-    max_blob_density: float = 0.72  # a wide blob this full is a dot or smudge, not a digit
+    max_blob_density: float = 0.8  # a wide blob this full is a dot or smudge, not a digit
     relative_min: float = 0.4  # drop blobs shorter than this times the median digit height
 
 
