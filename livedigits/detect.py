@@ -34,7 +34,7 @@ class DetectorSettings:
     max_height_frac: float = 0.6  # taller marks are margin lines, edges or shadows
     max_aspect: float = 1.6  # width / height; wider blobs are lines, pens or touching digits
     min_density: float = 0.06  # ink pixels / box area
-    max_blob_density: float = 0.8  # a wide blob this full is a dot or smudge, not a digit
+    max_blob_density: float = 0.62  # a wide blob this full is a dot or smudge, not a digit
     relative_min: float = 0.4  # drop blobs shorter than this times the median digit height
 
 
@@ -221,6 +221,18 @@ def _has_hole(mask: np.ndarray) -> bool:
     return n > 2 and np.count_nonzero(labels > 1) >= 0.02 * mask.size
 
 
+def _is_blot(mask: np.ndarray) -> bool:
+    """A filled, convex mark with no paper inside: a dot or a blot. A thick 8 or 0 has a hole
+    or at least a waist, so it goes on to the model."""
+    if _has_hole(mask):
+        return False
+    contours, _ = cv2.findContours(mask.view(np.uint8), cv2.RETR_EXTERNAL,
+                                   cv2.CHAIN_APPROX_SIMPLE)
+    c = max(contours, key=cv2.contourArea)
+    hull = cv2.contourArea(cv2.convexHull(c))
+    return hull > 0 and cv2.contourArea(c) / hull > 0.92
+
+
 def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs:
     """Boxes and ink masks of the digit-like blobs in a frame (BGR or grey, any dtype).
 
@@ -284,7 +296,7 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
             ph, pw = py1 - py0, px1 - px0
             density = ys.size / m.size
             if ph < min_h or pw > s.max_aspect * ph or density < s.min_density or (
-                    pw > 0.45 * ph and density > s.max_blob_density and not _has_hole(m)):
+                    pw > 0.45 * ph and density > s.max_blob_density and _is_blot(m)):
                 continue
             boxes_out.append([x0 + dx + px0, y0 + py0, x0 + dx + px1, y0 + py1])
             masks.append(m.view(np.uint8) * 255)
