@@ -181,3 +181,19 @@ def test_live_stream_that_never_comes_back_keeps_results(tmp_path):
 def test_unreachable_stream():
     res = invoke(f"http://127.0.0.1:{free_port()}/video.mjpg", "--retries", "1")
     assert res.exit_code == 2 and "Traceback" not in res.output
+
+
+def test_cli_on_a_shipped_sample_scores_like_the_regression_table(tmp_path):
+    """`run --json` then `score --json` on a shipped sample: the figures of the committed table."""
+    from tests.test_samples import METRICS, SAMPLES
+
+    js = tmp_path / "plain.jsonl"
+    res = invoke(str(SAMPLES / "plain_480p.mp4"), "--json", str(js))
+    assert res.exit_code == 0, res.output
+    scored = CliRunner().invoke(main, ["score", str(js), str(SAMPLES / "plain_480p.json"),
+                                       "--json"])
+    assert scored.exit_code == 0, scored.output
+    got = json.loads(scored.stdout)
+    recorded = json.loads(METRICS.read_text())["samples"]["plain_480p"]
+    assert got["read_rate"] >= recorded["read_rate"] - 0.015
+    assert got["precision"] >= recorded["precision"] - 0.015
