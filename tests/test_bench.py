@@ -1,0 +1,137 @@
+"""The benchmark script: a quick run's table, JSON and plot, the seed crops, the swapped call.
+
+No timing is asserted: the machine these run on is shared and noisy.
+"""
+
+import contextlib
+import io
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from benchmarks.bench import (
+    KerasPredictClassifier,
+    main,
+    render_page,
+    seed_crops,
+    seed_read,
+)
+from tests.conftest import MODEL, page
+
+STAGE_KEYS = {"detect", "preprocess", "infer", "track", "numbers"}
+
+
+def _positive(fig: dict) -> bool:
+    return 0 < fig["min"] <= fig["median"] <= fig["max"] and fig["n"] >= 1
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        result = main(["--quick", "--frames", "8", "--curve-frames", "6", "--json",
+                       str(out / "b.json"), "--plot", str(out / "b.png")])
+    return result, buf.getvalue(), out
+
+
+def test_quick_run_prints_the_table(quick):
+    _, text, _ = quick
+    lines = text.splitlines()
+    assert lines[0].startswith("machine: ") and "cores" in lines[0]
+    header = next(i for i, line in enumerate(lines) if line.startswith("input"))
+    for col in ("decode fps", "pipeline fps", "x ceil", "predict() fps", "seed ms/frame",
+                "x seed"):
+        assert col in lines[header]
+    assert lines[header + 2].startswith("plain_480p") and "640x480" in lines[header + 2]
+    assert any(line.lstrip().startswith("digits/frame") for line in lines)
+    assert any(line.startswith("growth from 1 to 20 digits/frame") for line in lines)
+    assert any(line.startswith("target curve_growth") for line in lines)
+
+
+def test_quick_run_json_is_complete_and_consistent(quick):
+    result, _, out = quick
+    js = json.loads((out / "b.json").read_text())
+    assert js == json.loads(json.dumps(result))
+    m = js["machine"]
+    assert m["cpu"] and m["cores"] >= 1 and m["tf_device"]
+    assert js["settings"]["reps"] == 1 and js["settings"]["frames"] == 8
+    e = js["inputs"]["plain_480p"]
+    assert e["size"] == [640, 480] and e["frames"] == 8 and e["digits_per_frame"] > 0
+    for key in ("decode", "pipeline", "pipeline_model_predict"):
+        assert _positive(e[key]["fps"]) and _positive(e[key]["ms_per_frame"])
+        assert e[key]["ms_per_frame"]["median"] == pytest.approx(
+            1000 / e[key]["fps"]["median"], rel=0.01)
+    assert set(e["pipeline"]["stages_ms"]) >= STAGE_KEYS
+    assert e["seed"]["frames"] == 1 and _positive(e["seed"]["ms_per_frame"])
+    assert e["seed"]["crops_per_frame"]["median"] > 0
+    r = e["ratios"]
+    pipe = e["pipeline"]["fps"]["median"]
+    assert r["x_ceiling"] == pytest.approx(pipe / e["decode"]["fps"]["median"], rel=0.01)
+    assert r["compiled_vs_model_predict"] == pytest.approx(
+        pipe / e["pipeline_model_predict"]["fps"]["median"], rel=0.01)
+    assert r["x_seed"] == pytest.approx(
+        e["seed"]["ms_per_frame"]["median"] / e["pipeline"]["ms_per_frame"]["median"], rel=0.01)
+    assert [c["digits"] for c in js["curve"]] == [1, 20]
+    for c in js["curve"]:
+        assert _positive(c["fps"]) and _positive(c["ms_per_frame"]) and c["read"] >= 1
+        assert set(c["stages_ms"]) >= STAGE_KEYS and _positive(c["seed"]["ms_per_frame"])
+    assert js["curve_growth"] == pytest.approx(
+        js["curve"][-1]["ms_per_frame"]["median"] / js["curve"][0]["ms_per_frame"]["median"],
+        rel=0.01)
+    t = js["targets"]["curve_growth"]
+    complete = all(c["complete"] for c in js["curve"])
+    assert t["value"] == js["curve_growth"]
+    assert t["met"] == (t["value"] < t["target"] and complete)
+
+
+def test_quick_run_plot_is_a_png(quick):
+    _, _, out = quick
+    img = cv2.imread(str(out / "b.png"))
+    assert img is not None and img.ndim == 3 and min(img.shape[:2]) > 100
+    assert len(np.unique(img.reshape(-1, 3), axis=0)) > 3  # lines drawn, not a blank image
+
+
+def test_seed_crops_squash_a_blob_to_18x18_inside_28x28():
+    frame = np.full((100, 200, 3), 230, np.uint8)
+    frame[20:80, 50:70] = 10  # a 20x60 dark bar: the seed squashes it, aspect lost
+    frame[40:45, 120:180] = 100  # lighter than the fixed threshold 75: not ink for the seed
+    boxes, crops = seed_crops(frame)
+    assert boxes.tolist() == [[50, 20, 20, 60]]
+    assert crops.shape == (1, 28, 28) and crops.dtype == np.uint8
+    crop = crops[0]
+    assert (crop[5:23, 5:23] == 255).all()  # the whole 18x18 square is ink
+    crop[5:23, 5:23] = 0
+    assert not crop.any()  # and the 5-pixel border is black
+
+
+def test_seed_read_calls_predict_once_per_crop():
+    class CountingModel:
+        def __init__(self):
+            self.shapes = []
+
+        def predict(self, x, verbose=0):
+            self.shapes.append(x.shape)
+            return np.eye(11, dtype=np.float32)[[3]]
+
+    frame = cv2.cvtColor(page(digits=(("7", 100, 200), ("3", 160, 200), ("1", 300, 200))),
+                         cv2.COLOR_GRAY2BGR)
+    model = CountingModel()
+    boxes, labels = seed_read(frame, model)
+    assert len(boxes) == 3 and labels.tolist() == [3, 3, 3]
+    assert model.shapes == [(1, 28, 28, 1)] * 3
+
+
+def test_model_predict_classifier_reads_like_the_compiled_one(classifier):
+    from livedigits.detect import detect
+    from livedigits.preprocess import to_mnist
+
+    crops = np.stack([to_mnist(m) for m in detect(render_page(12, seed=3)).masks])
+    assert len(crops) >= 8
+    swapped = KerasPredictClassifier(MODEL, warm_up=False)
+    a, b = classifier.predict(crops), swapped.predict(crops)
+    assert a.digit.tolist() == b.digit.tolist()
+    np.testing.assert_allclose(a.probs, b.probs, atol=1e-4)
+    assert swapped.predict(np.zeros((0, 28, 28), np.uint8)).digit.shape == (0,)
