@@ -16,7 +16,7 @@ import numpy as np
 
 from livedigits.detections import Detections
 
-WORK_SCALE = 4  # the background is estimated on a frame this many times smaller
+WORK_SCALE = 8  # the background is estimated on a frame this many times smaller
 SPLIT_ASPECT = 1.1  # a blob wider than this times its height may be digits that touch
 DIGIT_ASPECT = 0.7  # the typical width of a digit against its height, for splitting
 MAX_RUN = 4.5  # at most four touching digits are split; wider blobs are lines
@@ -61,8 +61,10 @@ def as_gray(frame: np.ndarray) -> np.ndarray:
     [[255, 255], [255, 255]]
     """
     img = np.asarray(frame)
+    if img.size == 0:
+        return np.zeros((0, 0), np.uint8)
     if img.ndim == 3:
-        if img.shape[2] == 1:
+        if img.shape[2] <= 2:  # grey, or grey and alpha
             img = img[:, :, 0]
         else:
             img = img[:, :, :3].mean(axis=2) if img.dtype != np.uint8 else cv2.cvtColor(
@@ -80,7 +82,7 @@ def as_gray(frame: np.ndarray) -> np.ndarray:
 
 
 def background(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The paper's brightness without the ink, at a quarter size and at full size.
+    """The frame and the paper's brightness without the ink, both at 1/WORK_SCALE size.
 
     A median over a window wider than any stroke keeps the paper and drops the ink, whatever
     its polarity; shadows, vignetting and gradients stay in the background and divide out.
@@ -88,7 +90,7 @@ def background(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     h, w = gray.shape
     sw, sh = max(1, w // WORK_SCALE), max(1, h // WORK_SCALE)
     small = cv2.resize(gray, (sw, sh), interpolation=cv2.INTER_AREA)
-    k = min(max(3, (min(sw, sh) // 8) | 1), 255)
+    k = min(max(3, (min(sw, sh) // 5) | 1), 255)
     if min(sw, sh) >= k:
         bg_small = cv2.medianBlur(small, k)
     else:
@@ -115,8 +117,9 @@ def _is_light_ink(small: np.ndarray, bg_small: np.ndarray, s: DetectorSettings) 
 
 def ink_mask(gray: np.ndarray, settings: DetectorSettings
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    """Masks (255 = set) of ink, of faint marks (for finding ruled lines) and of strong ink
-    (pen strokes, which a line crossing them must not erase), and whether ink is lighter."""
+    """Masks (255 = set) of ink, of faint marks at half size (for finding ruled lines) and of
+    strong ink (pen strokes, which a line crossing them must not erase), and whether the ink
+    is lighter than the background (chalk on a board)."""
     s = settings
     small, bg_small = background(gray)
     inverted = s.invert if s.invert is not None else _is_light_ink(small, bg_small, s)
@@ -124,26 +127,29 @@ def ink_mask(gray: np.ndarray, settings: DetectorSettings
     bg = cv2.resize(bg_small, (w, h), interpolation=cv2.INTER_LINEAR)
     diff = cv2.subtract(gray, bg) if inverted else cv2.subtract(bg, gray)
     ink = cv2.compare(diff, _margin(bg, s.contrast, s.min_diff, inverted), cv2.CMP_GT)
-    faint = cv2.compare(diff, _margin(bg, s.contrast / 2, s.min_diff // 2, inverted),
-                        cv2.CMP_GT)
     strong = cv2.compare(diff, _margin(bg, s.contrast * 2, s.min_diff * 2, inverted),
                          cv2.CMP_GT)
+    half = (max(1, w // 2), max(1, h // 2))
+    # Max-pooling keeps a one-pixel ruling that area-averaging at half size would dilute.
+    diff_half = cv2.resize(cv2.dilate(diff, np.ones((2, 2), np.uint8)), half,
+                           interpolation=cv2.INTER_NEAREST)
+    bg_half = cv2.resize(bg_small, half, interpolation=cv2.INTER_LINEAR)
+    faint = cv2.compare(diff_half, _margin(bg_half, s.contrast / 2, s.min_diff // 2, inverted),
+                        cv2.CMP_GT)
     return ink, faint, strong, bool(inverted)
 
 
-def line_mask(faint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def line_mask(faint: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Ruled lines or pens (horizontal) and margin lines (vertical): marks far longer than
     any digit, as two full-size masks to take out of the ink.
 
-    Both are found at half size on the faint mask, so a pale blue ruling counts in full, not
+    Both are found on the half-size faint mask, so a pale blue ruling counts in full, not
     only where it happens to pass the ink threshold. Rulings: runs of at least a fifth of the
     width on a copy thickened across, so slightly tilted lines count. Margins: straight
     segments over 60% of the height at any tilt (a digit is never that tall).
     """
-    h, w = faint.shape
-    hh, hw = max(1, h // 2), max(1, w // 2)
-    half = cv2.compare(cv2.resize(faint, (hw, hh), interpolation=cv2.INTER_AREA), 0,
-                       cv2.CMP_GT)
+    half = faint
+    hh, hw = half.shape
     # A region solid in both directions is a blot or a shadow, not a line: keep its ink.
     solid = cv2.morphologyEx(half, cv2.MORPH_OPEN, np.ones((8, 8), np.uint8))
     marks = cv2.bitwise_and(half, cv2.bitwise_not(solid))
@@ -162,15 +168,15 @@ def line_mask(faint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         quarter = cv2.compare(cv2.resize(upright, (hw // 2, hh // 2),
                                          interpolation=cv2.INTER_AREA), 0, cv2.CMP_GT)
         qh = hh // 2
-        segments = cv2.HoughLinesP(quarter, 1, np.pi / 180, threshold=int(0.25 * qh),
-                                   minLineLength=int(0.6 * qh), maxLineGap=max(2, qh // 10))
+        segments = cv2.HoughLinesP(quarter, 1, np.pi / 180, threshold=int(0.4 * qh),
+                                   minLineLength=int(0.6 * qh), maxLineGap=max(2, qh // 25))
         for x0, y0, x1, y1 in (segments.reshape(-1, 4) if segments is not None else []):
             if abs(x1 - x0) < 0.3 * abs(y1 - y0):
                 cv2.line(margin, (int(2 * x0), int(2 * y0)), (int(2 * x1), int(2 * y1)), 255, 9)
         margin = cv2.bitwise_and(margin, half)
     out = []
     for m in (ruled, margin):
-        full = cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST)
+        full = cv2.resize(m, size, interpolation=cv2.INTER_NEAREST)
         out.append(cv2.dilate(full, np.ones((3, 3), np.uint8)) if m.any() else full)
     return out[0], out[1]
 
@@ -256,7 +262,7 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
     if gray.ndim != 2 or min(gray.shape, default=0) < 8:
         return Blobs(Detections.empty(), [], False)
     mask, faint, strong, inverted = ink_mask(gray, s)
-    ruled, margin = line_mask(faint)
+    ruled, margin = line_mask(faint, (gray.shape[1], gray.shape[0]))
     # Take out the ruling but not a digit's stroke that runs along it; margins go entirely.
     lines = cv2.bitwise_or(cv2.bitwise_and(ruled, cv2.bitwise_not(strong)), margin)
     mask = cv2.bitwise_and(mask, cv2.bitwise_not(lines))
@@ -273,18 +279,15 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
     keep &= (x > 0) & (y > 0) & (x + w < W) & (y + h < H)
     if not keep.any():
         return Blobs(Detections.empty(), [], inverted)
-    _, labels = cv2.connectedComponents(mask, connectivity=8)
-    seeds = np.array([c[0, 0] for c in contours])[keep]  # a boundary pixel: ink of that blob
-    ids = labels[seeds[:, 1], seeds[:, 0]]
+    contours = [c for c, k in zip(contours, keep, strict=True) if k]
     x, y, w, h = x[keep], y[keep], w[keep], h[keep]
     boxes = np.stack([x, y, x + w, y + h], axis=1)
     group = _join_pieces(boxes)
-    ob, members = [], []
-    for g in np.unique(group):
-        b = boxes[group == g]
-        ob.append([b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()])
-        members.append(ids[group == g])
-    ob = np.array(ob, np.int32)
+    order = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
+    ob = np.concatenate([np.minimum.reduceat(boxes[order, :2], starts),
+                         np.maximum.reduceat(boxes[order, 2:], starts)], axis=1).astype(np.int32)
+    members = np.split(order, starts[1:])
     bw, bh = ob[:, 2] - ob[:, 0], ob[:, 3] - ob[:, 1]
     ok = (bh >= min_h) & (bw <= MAX_RUN * bh)
     if ok.sum() >= 3:  # with a few digits in view, what is far smaller than them is noise
@@ -292,8 +295,12 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
     boxes_out, masks, split, whole = [], [], [], []
     for i in np.flatnonzero(ok):
         x0, y0, x1, y1 = ob[i]
-        crop = labels[y0:y1, x0:x1]
-        blob = (crop == members[i][0]) if len(members[i]) == 1 else np.isin(crop, members[i])
+        # This blob's own ink: its outlines filled, holes given back by the mask, so ink of a
+        # neighbour that reaches into the box stays out.
+        blob = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.drawContours(blob, [contours[k] for k in members[i]], -1, 1, -1,
+                         offset=(-int(x0), -int(y0)))
+        blob = (blob & mask[y0:y1, x0:x1]).astype(bool)
         pieces = [(0, blob, True)]
         if bw[i] > SPLIT_ASPECT * bh[i]:
             pieces += [(dx, m, False) for dx, m in split_touching(blob)]

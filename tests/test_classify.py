@@ -36,8 +36,8 @@ def test_empty_batch_makes_no_call(classifier):
     assert pred.digit.shape == (0,)
 
 
-@pytest.mark.parametrize("n, expected", [(1, 8), (8, 8), (9, 32), (32, 32), (33, 128),
-                                         (500, 128)])
+@pytest.mark.parametrize("n, expected", [(1, 8), (8, 8), (9, 16), (22, 24), (32, 32),
+                                         (33, 64), (100, 128), (500, 128)])
 def test_buckets(n, expected):
     assert bucket(n) == expected and expected in BUCKETS
 
