@@ -98,50 +98,61 @@ def background(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return small, bg_small
 
 
-def _margin(bg: np.ndarray, contrast: float, floor: int, inverted: bool = False) -> np.ndarray:
-    """How far from the background a pixel must be to count: a share of the background (of
-    its distance from white, for light ink), at least `floor`. A lookup table: one pass."""
-    ref = 255 - np.arange(256) if inverted else np.arange(256)
-    table = np.maximum(np.round(ref * contrast), floor).clip(0, 255).astype(np.uint8)
-    return cv2.LUT(bg, table)
+def _level(bg: np.ndarray, contrast: float, floor: int, inverted: bool) -> np.ndarray:
+    """The grey level past which a pixel counts as ink, given its background: darker than the
+    background by a share of it (lighter by a share of its distance from white, for chalk),
+    and by at least `floor`. A lookup table, so it costs one pass over a small image."""
+    b = np.arange(256)
+    if inverted:
+        level = b + np.maximum(np.round((255 - b) * contrast), floor)
+    else:
+        level = b - np.maximum(np.round(b * contrast), floor)
+    return cv2.LUT(bg, level.clip(0, 255).astype(np.uint8))
+
+
+def _past(gray: np.ndarray, level: np.ndarray, inverted: bool) -> np.ndarray:
+    """255 where `gray` is beyond `level` on the ink side."""
+    return cv2.compare(gray, level, cv2.CMP_GT if inverted else cv2.CMP_LT)
 
 
 def _is_light_ink(small: np.ndarray, bg_small: np.ndarray, s: DetectorSettings) -> bool:
     """Chalk on a board: far more pixels stand out above the background than below it."""
-    dark = cv2.compare(cv2.subtract(bg_small, small), _margin(bg_small, s.contrast, s.min_diff),
-                       cv2.CMP_GT)
-    light = cv2.compare(cv2.subtract(small, bg_small),
-                        _margin(bg_small, s.contrast, s.min_diff, inverted=True), cv2.CMP_GT)
+    dark = _past(small, _level(bg_small, s.contrast, s.min_diff, False), False)
+    light = _past(small, _level(bg_small, s.contrast, s.min_diff, True), True)
     return cv2.countNonZero(light) > 2 * cv2.countNonZero(dark)
 
 
 def ink_mask(gray: np.ndarray, settings: DetectorSettings
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    """Masks (255 = set) of ink, of faint marks at half size (for finding ruled lines) and of
-    strong ink (pen strokes, which a line crossing them must not erase), and whether the ink
-    is lighter than the background (chalk on a board)."""
+    """Masks (255 = set) of ink at full size, and at half size of faint marks (for finding
+    ruled lines) and of strong ink (pen strokes a ruling must not erase); and whether the ink
+    is lighter than the background (chalk on a board).
+
+    The thresholds are worked out on the small background and scaled up as one level map,
+    so the full-size frame is touched by one resize and one compare.
+    """
     s = settings
     small, bg_small = background(gray)
-    inverted = s.invert if s.invert is not None else _is_light_ink(small, bg_small, s)
+    inv = s.invert if s.invert is not None else _is_light_ink(small, bg_small, s)
     h, w = gray.shape
-    bg = cv2.resize(bg_small, (w, h), interpolation=cv2.INTER_LINEAR)
-    diff = cv2.subtract(gray, bg) if inverted else cv2.subtract(bg, gray)
-    ink = cv2.compare(diff, _margin(bg, s.contrast, s.min_diff, inverted), cv2.CMP_GT)
-    strong = cv2.compare(diff, _margin(bg, s.contrast * 2, s.min_diff * 2, inverted),
-                         cv2.CMP_GT)
+    level = cv2.resize(_level(bg_small, s.contrast, s.min_diff, inv), (w, h),
+                       interpolation=cv2.INTER_LINEAR)
+    ink = _past(gray, level, inv)
     half = (max(1, w // 2), max(1, h // 2))
-    # Max-pooling keeps a one-pixel ruling that area-averaging at half size would dilute.
-    diff_half = cv2.resize(cv2.dilate(diff, np.ones((2, 2), np.uint8)), half,
-                           interpolation=cv2.INTER_NEAREST)
-    bg_half = cv2.resize(bg_small, half, interpolation=cv2.INTER_LINEAR)
-    faint = cv2.compare(diff_half, _margin(bg_half, s.contrast / 2, s.min_diff // 2, inverted),
-                        cv2.CMP_GT)
-    return ink, faint, strong, bool(inverted)
+    # The most ink-like pixel of each 2x2 block: a one-pixel ruling survives the halving.
+    pooled = cv2.resize((cv2.dilate if inv else cv2.erode)(gray, np.ones((2, 2), np.uint8)),
+                        half, interpolation=cv2.INTER_NEAREST)
+    faint = _past(pooled, cv2.resize(_level(bg_small, s.contrast / 2, s.min_diff // 2, inv),
+                                     half, interpolation=cv2.INTER_LINEAR), inv)
+    strong = _past(pooled, cv2.resize(_level(bg_small, s.contrast * 2, s.min_diff * 2, inv),
+                                      half, interpolation=cv2.INTER_LINEAR), inv)
+    return ink, faint, strong, bool(inv)
 
 
-def line_mask(faint: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Ruled lines or pens (horizontal) and margin lines (vertical): marks far longer than
-    any digit, as two full-size masks to take out of the ink.
+def line_mask(faint: np.ndarray, strong: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """What to take out of the ink, at full size: ruled lines and pens (horizontal; but not
+    the strong ink of a digit's stroke that runs along them) and margin lines and the sheet's
+    edge (vertical; entirely). These are marks far longer than any digit.
 
     Both are found on the half-size faint mask, so a pale blue ruling counts in full, not
     only where it happens to pass the ink threshold. Rulings: runs of at least a fifth of the
@@ -174,11 +185,12 @@ def line_mask(faint: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.
             if abs(x1 - x0) < 0.3 * abs(y1 - y0):
                 cv2.line(margin, (int(2 * x0), int(2 * y0)), (int(2 * x1), int(2 * y1)), 255, 9)
         margin = cv2.bitwise_and(margin, half)
-    out = []
-    for m in (ruled, margin):
-        full = cv2.resize(m, size, interpolation=cv2.INTER_NEAREST)
-        out.append(cv2.dilate(full, np.ones((3, 3), np.uint8)) if m.any() else full)
-    return out[0], out[1]
+    if not (cv2.countNonZero(ruled) or cv2.countNonZero(margin)):
+        return np.zeros((size[1], size[0]), np.uint8)
+    edge = np.ones((3, 3), np.uint8)  # the anti-aliased edges of a line too
+    lines = cv2.bitwise_or(cv2.bitwise_and(cv2.dilate(ruled, edge), cv2.bitwise_not(strong)),
+                           cv2.dilate(margin, edge))
+    return cv2.resize(lines, size, interpolation=cv2.INTER_NEAREST)
 
 
 def _join_pieces(boxes: np.ndarray) -> np.ndarray:
@@ -262,9 +274,7 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
     if gray.ndim != 2 or min(gray.shape, default=0) < 8:
         return Blobs(Detections.empty(), [], False)
     mask, faint, strong, inverted = ink_mask(gray, s)
-    ruled, margin = line_mask(faint, (gray.shape[1], gray.shape[0]))
-    # Take out the ruling but not a digit's stroke that runs along it; margins go entirely.
-    lines = cv2.bitwise_or(cv2.bitwise_and(ruled, cv2.bitwise_not(strong)), margin)
+    lines = line_mask(faint, strong, (gray.shape[1], gray.shape[0]))
     mask = cv2.bitwise_and(mask, cv2.bitwise_not(lines))
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
     H, W = gray.shape
