@@ -22,6 +22,7 @@ from livedigits.detections import Detections, FrameResult
 from livedigits.errors import UserError
 from livedigits.numbers import read_text
 from livedigits.pipeline import DigitModel, Pipeline, PipelineSettings
+from livedigits.window import has_display, window_open
 
 WINDOW = "livedigits draw"
 MIN_BRUSH, MAX_BRUSH, BRUSH_STEP = 4, 60, 2
@@ -272,7 +273,6 @@ def run_draw(model_path: Path | None, size: tuple[int, int] = (960, 480),
     >>> run_draw(None, (960, 480), Path("."))   # doctest: +SKIP
     """
     from livedigits.classify import Classifier
-    from livedigits.run import has_display
 
     if not has_display():
         raise UserError("no display: `livedigits draw` needs a window; run it in a desktop "
@@ -293,18 +293,10 @@ def run_draw(model_path: Path | None, size: tuple[int, int] = (960, 480),
                 shown = state
             if not app.handle_key(cv2.waitKey(15)):
                 break
-            if not _window_open():
+            if not window_open(WINDOW):
                 break
     except KeyboardInterrupt:
         pass
     finally:
-        if _window_open():
+        if window_open(WINDOW):
             cv2.destroyWindow(WINDOW)
-
-
-def _window_open() -> bool:
-    """Whether our window is still up; False once the user closed it."""
-    try:
-        return cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) >= 1
-    except cv2.error:  # Qt drops its GUI state with the last window, and then this raises
-        return False

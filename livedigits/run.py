@@ -8,7 +8,6 @@ video is finalised and every JSON line written so far is complete.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 import threading
@@ -28,6 +27,7 @@ from livedigits.numbers import read_text
 from livedigits.pipeline import Pipeline, PipelineSettings
 from livedigits.sinks import JsonlSink, VideoSink, write_image
 from livedigits.sources import ImageFolderSource, ImageSource, Source, StreamLost, open_source
+from livedigits.window import has_display, window_open
 
 WINDOW = "livedigits"
 STAGES = ("read", "detect", "preprocess", "infer", "track", "numbers", "draw", "write")
@@ -133,16 +133,6 @@ class StopSignals:
             raise Stop()
 
 
-def has_display() -> bool:
-    """Whether a window can be opened: a display server is there and OpenCV has a GUI."""
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
-                                                 or os.environ.get("WAYLAND_DISPLAY")):
-        return False
-    info = cv2.getBuildInformation()
-    gui = info.split("GUI:", 1)[1].split("\n\n", 1)[0] if "GUI:" in info else ""
-    return "YES" in gui
-
-
 class Window:
     """The live window: shows frames, handles q/Esc, space (pause) and s (snapshot)."""
 
@@ -157,7 +147,7 @@ class Window:
             key = cv2.waitKey(0 if self.paused else 1) & 0xFF
             if key in (ord("q"), 27):
                 return False
-            if cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
+            if not window_open(WINDOW):
                 return False
             if key == ord(" "):
                 self.paused = not self.paused
@@ -169,7 +159,8 @@ class Window:
                 return True
 
     def close(self) -> None:
-        cv2.destroyWindow(WINDOW)
+        if window_open(WINDOW):
+            cv2.destroyWindow(WINDOW)
 
 
 def _say(msg: str, to_stderr: bool) -> None:
@@ -207,8 +198,9 @@ def _run(opts: RunOptions, signals: StopSignals, stats: Stats) -> Stats:
     with ExitStack() as stack:
         stack.callback(source.close)
         clf = Classifier(opts.model)
-        settings = PipelineSettings(min_confidence=opts.min_confidence,
-                                    track=not is_still(source))
+        # A track is reported from its second sighting: a one-frame "video" is a still.
+        still = is_still(source) or getattr(source, "frame_count", 0) == 1
+        settings = PipelineSettings(min_confidence=opts.min_confidence, track=not still)
         settings.detector = type(settings.detector)(invert=opts.invert)
         pipeline = Pipeline(clf, settings)
         jsonl = stack.enter_context(JsonlSink(opts.json_path)) if opts.json_path else None

@@ -197,3 +197,15 @@ def test_cli_on_a_shipped_sample_scores_like_the_regression_table(tmp_path):
     recorded = json.loads(METRICS.read_text())["samples"]["plain_480p"]
     assert got["read_rate"] >= recorded["read_rate"] - 0.015
     assert got["precision"] >= recorded["precision"] - 0.015
+
+
+def test_one_frame_video_is_read_like_a_still(tmp_path):
+    """Tracks are confirmed on a second sighting; a video of one frame must still be read."""
+    path, js = tmp_path / "one.mp4", tmp_path / "one.jsonl"
+    img = cv2.cvtColor(page(digits=(("4", 200, 240), ("7", 270, 240)), scale=4),
+                       cv2.COLOR_GRAY2BGR)
+    with VideoSink(path, 10, (640, 480)) as sink:
+        sink.write(img)
+    res = invoke(str(path), "--json", str(js))
+    assert res.exit_code == 0, res.output
+    assert [n["text"] for n in jsonl(js)[0]["numbers"]] == ["47"]
