@@ -13,7 +13,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from livedigits.detect import DetectorSettings, detect
+from livedigits.detect import Blobs, DetectorSettings, detect
 from livedigits.detections import FrameResult
 from livedigits.numbers import line_angles, read_numbers
 from livedigits.preprocess import to_mnist
@@ -37,6 +37,15 @@ class PipelineSettings:
     max_age: int = 5
     min_hits: int = 2
     max_side: int = 2000  # larger photos are read on a copy this size; boxes are mapped back
+
+
+@dataclass
+class Prepared:
+    """A frame's blobs and their 28x28 crops, ready for the classifier."""
+
+    blobs: Blobs
+    crops: np.ndarray
+    ms: dict[str, float]
 
 
 def upright(mask: np.ndarray, angle: float) -> np.ndarray:
@@ -109,11 +118,21 @@ class Pipeline:
 
     def process(self, image: np.ndarray, index: int = 0, t: float = 0.0) -> FrameResult:
         """Detect, classify, stabilise and group the digits of one frame."""
-        ms: dict[str, float] = {}
+        return self.finish(self.prepare(image), index, t)
+
+    def prepare(self, image: np.ndarray) -> Prepared:
+        """The stateless half: find the blobs and make their crops. Safe to run on another
+        thread, one frame ahead of `finish`, so a video's frames overlap."""
         t0 = time.perf_counter()
         blobs = detect_scaled(image, self.settings.detector, self.settings.max_side)
         t1 = time.perf_counter()
         crops = make_crops(blobs.masks, line_angles(blobs.detections))
+        t2 = time.perf_counter()
+        return Prepared(blobs, crops, {"detect": (t1 - t0) * 1e3, "preprocess": (t2 - t1) * 1e3})
+
+    def finish(self, prepared: Prepared, index: int = 0, t: float = 0.0) -> FrameResult:
+        """The stateful half, in frame order: classify in one call, stabilise, read numbers."""
+        blobs, crops = prepared.blobs, prepared.crops
         t2 = time.perf_counter()
         det = blobs.detections
         if len(crops):
@@ -127,8 +146,8 @@ class Pipeline:
         t4 = time.perf_counter()
         numbers = read_numbers(det)
         t5 = time.perf_counter()
-        ms.update(detect=(t1 - t0) * 1e3, preprocess=(t2 - t1) * 1e3, infer=(t3 - t2) * 1e3,
-                  track=(t4 - t3) * 1e3, numbers=(t5 - t4) * 1e3)
+        ms = dict(prepared.ms, infer=(t3 - t2) * 1e3, track=(t4 - t3) * 1e3,
+                  numbers=(t5 - t4) * 1e3)
         return FrameResult(index, t, det, numbers, kept_crops, raw, ms)
 
     def reset(self) -> None:

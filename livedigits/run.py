@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +25,16 @@ import numpy as np
 from livedigits.annotate import annotate
 from livedigits.errors import UserError
 from livedigits.numbers import read_text
-from livedigits.pipeline import Pipeline, PipelineSettings
+from livedigits.pipeline import Pipeline, PipelineSettings, Prepared
 from livedigits.sinks import JsonlSink, VideoSink, write_image
-from livedigits.sources import ImageFolderSource, ImageSource, Source, StreamLost, open_source
+from livedigits.sources import (
+    Frame,
+    ImageFolderSource,
+    ImageSource,
+    Source,
+    StreamLost,
+    open_source,
+)
 from livedigits.window import has_display, window_open
 
 WINDOW = "livedigits"
@@ -214,9 +222,9 @@ def _run(opts: RunOptions, signals: StopSignals, stats: Stats) -> Stats:
         t_start = time.perf_counter()
         t_read = t_start
         try:
-            for frame in source:
+            for frame, prepared in _prepared(source, pipeline, stack):
                 t0 = time.perf_counter()
-                result = pipeline.process(frame.image, frame.index, frame.time)
+                result = pipeline.finish(prepared, frame.index, frame.time)
                 t1 = time.perf_counter()
                 stages = {"read": (t0 - t_read) * 1e3, **result.stages_ms}
                 scene = None
@@ -278,6 +286,27 @@ def _run(opts: RunOptions, signals: StopSignals, stats: Stats) -> Stats:
     if opts.benchmark:
         print_benchmark(stats, clf, source)
     return stats
+
+
+def _prepared(source: Source, pipeline: Pipeline, stack: ExitStack
+              ) -> Iterator[tuple[Frame, Prepared]]:
+    """Frames with their blobs and crops. For a video file the next frame's detection runs on
+    a worker thread while this one is classified and written: the two halves overlap on two
+    cores. Live sources are not held back a frame, so the window shows the newest one."""
+    if source.live or is_still(source):
+        for frame in source:
+            yield frame, pipeline.prepare(frame.image)
+        return
+    pool = ThreadPoolExecutor(1, thread_name_prefix="livedigits-detect")
+    stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+    pending: tuple[Frame, Future] | None = None
+    for frame in source:
+        ahead = pool.submit(pipeline.prepare, frame.image)
+        if pending is not None:
+            yield pending[0], pending[1].result()
+        pending = (frame, ahead)
+    if pending is not None:
+        yield pending[0], pending[1].result()
 
 
 def _ema(prev: float | None, value: float, alpha: float = 0.1) -> float:
