@@ -39,6 +39,22 @@ def realworld_cases() -> list[tuple[Path, str]]:
         return [(REALWORLD / row["file"], row["digits"]) for row in csv.DictReader(f)]
 
 
+def read_video(path) -> tuple[list[np.ndarray], float]:
+    """Every frame a video plays back and its fps; ([], 0.0) when it does not open."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    frames = []
+    while True:
+        ok, image = cap.read()
+        if not ok:
+            break
+        frames.append(image)
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    cap.release()
+    return frames, fps
+
+
 class FakeClassifier:
     """Stands in for the CNN: reads every crop as `digit` with `confidence`, or per a function."""
 

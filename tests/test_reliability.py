@@ -31,7 +31,7 @@ from livedigits.pipeline import Pipeline, make_crops
 from livedigits.preprocess import to_mnist
 from livedigits.sinks import VideoSink
 from livedigits.track import Tracker
-from tests.conftest import ROOT, FakeClassifier
+from tests.conftest import ROOT, FakeClassifier, read_video
 from tests.streaming import MjpegServer
 
 HYPO = settings(max_examples=40, deadline=None, derandomize=True,
@@ -468,12 +468,7 @@ def stream_frames(n: int = 10) -> list[np.ndarray]:
 
 def video_frames(path: Path) -> int:
     """How many frames a written video plays back (0 if it does not open)."""
-    cap = cv2.VideoCapture(str(path))
-    n = 0
-    while cap.read()[0]:
-        n += 1
-    cap.release()
-    return n
+    return len(read_video(path)[0])
 
 
 @pytest.mark.parametrize(("faults", "frames", "reconnects"), [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -11,20 +10,7 @@ import pytest
 
 from livedigits.errors import UserError
 from livedigits.sinks import JsonlSink, VideoSink, write_image
-
-
-def _read_all(path: Path) -> tuple[list[np.ndarray], float]:
-    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-    assert cap.isOpened(), f"{path} does not open"
-    frames = []
-    while True:
-        ok, img = cap.read()
-        if not ok:
-            break
-        frames.append(img)
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    cap.release()
-    return frames, fps
+from tests.conftest import read_video
 
 
 @pytest.mark.parametrize("ext", [".mp4", ".avi", ".MP4", ".mov"])
@@ -37,7 +23,7 @@ def test_video_sink_round_trip_resizes_and_converts(tmp_path, ext):
         sink.write(np.full((48, 64), levels[2], np.uint8))  # grey: converted
         sink.write(np.full((48, 64, 4), levels[3], np.uint8))  # BGRA: converted
         assert sink.frames == 4
-    frames, fps = _read_all(path)
+    frames, fps = read_video(path)
     assert len(frames) == 4 and fps == pytest.approx(15.0)
     for img, level in zip(frames, levels, strict=True):
         assert img.shape == (48, 64, 3) and abs(float(img.mean()) - level) < 8
@@ -49,7 +35,7 @@ def test_video_sink_is_playable_after_ctrl_c(tmp_path):
         for i in range(7):
             sink.write(np.full((32, 32, 3), 30 * i, np.uint8))
         raise KeyboardInterrupt
-    frames, _ = _read_all(path)
+    frames, _ = read_video(path)
     assert len(frames) == 7
 
 
@@ -60,7 +46,7 @@ def test_video_sink_close_is_idempotent_and_write_after_close_fails(tmp_path):
     sink.close()
     with pytest.raises(RuntimeError, match="closed"):
         sink.write(np.zeros((16, 16, 3), np.uint8))
-    assert len(_read_all(tmp_path / "a.avi")[0]) == 1
+    assert len(read_video(tmp_path / "a.avi")[0]) == 1
 
 
 @pytest.mark.parametrize(("name", "words"), [

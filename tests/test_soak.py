@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from livedigits.pipeline import Pipeline
-from tests.conftest import ROOT
+from tests.conftest import ROOT, read_video
 from tests.streaming import MjpegServer
 
 pytestmark = pytest.mark.slow
@@ -43,14 +43,7 @@ def rss_mb(pid: int | str = "self") -> float:
 
 def decode_all(path: Path) -> list[np.ndarray]:
     """Every frame of a video, decoded once so the loop measures the pipeline, not FFmpeg."""
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, image = cap.read()
-        if not ok:
-            break
-        frames.append(image)
-    cap.release()
+    frames, _ = read_video(path)
     assert frames, f"cannot decode {path}"
     return frames
 
