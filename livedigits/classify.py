@@ -10,6 +10,8 @@ per-call argument matching, and the scaling to [0, 1] happens inside the graph.
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,29 @@ from livedigits.errors import UserError
 from livedigits.preprocess import MNIST_SIZE
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def import_tensorflow():
+    """`import tensorflow`, without the lines its C++ side prints before its logging is set up
+    (oneDNN and CUDA notices, which TF_CPP_MIN_LOG_LEVEL cannot silence). What it printed is
+    shown after all if the import fails."""
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            import tensorflow as tf
+        except BaseException:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    return tf
 
 NOT_A_DIGIT = 10
 BUCKETS = (8, 16, 24, 32, 64, 128)
@@ -54,8 +79,7 @@ class Classifier:
     def __init__(self, path: str | Path | None = None, warm_up: bool = True) -> None:
         self.path = Path(path) if path is not None else DEFAULT_MODEL
         t0 = time.perf_counter()
-        import tensorflow as tf
-
+        tf = import_tensorflow()
         self._tf = tf
         self.model = load_model(self.path)
         gpus = tf.config.list_logical_devices("GPU")

@@ -16,16 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from livedigits.augment import NOT_A_DIGIT, augment_batch
+from livedigits.classify import import_tensorflow
+from livedigits.data import Mnist, default_mnist_path, load_mnist
+from livedigits.negatives import make_negatives
+from livedigits.preprocess import to_model_input
+
+tf = import_tensorflow()
 
 import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
-
-from livedigits.augment import NOT_A_DIGIT, augment_batch  # noqa: E402
-from livedigits.data import Mnist, default_mnist_path, load_mnist  # noqa: E402
-from livedigits.negatives import make_negatives  # noqa: E402
-from livedigits.preprocess import to_model_input  # noqa: E402
 
 NUM_CLASSES = 11
 EVAL_NEG_SEED = 20_211_114  # the held-out negative set: its own seed, MNIST *test* digits
