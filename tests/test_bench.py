@@ -85,6 +85,11 @@ def test_quick_run_json_is_complete_and_consistent(quick):
     complete = all(c["complete"] for c in js["curve"])
     assert t["value"] == js["curve_growth"]
     assert t["met"] == (t["value"] < t["target"] and complete)
+    assert set(js["classifier_ms"]) == {"1", "8", "24", "32", "100"}
+    assert all(_positive(v) for v in js["classifier_ms"].values())
+    b32 = js["targets"]["batch32_ms"]
+    assert b32["value"] == js["classifier_ms"]["32"]["median"]
+    assert b32["met"] == (b32["value"] <= 3.0)
 
 
 def test_quick_run_plot_is_a_png(quick):
