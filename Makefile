@@ -25,7 +25,7 @@ soak: install
 	$(BIN)/python -m pytest -q -m slow -p no:cacheprovider tests
 
 bench: install
-	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench.py --json benchmarks/results.json --plot benchmarks/cost_curve.png
 
 lint: install
 	$(BIN)/ruff check livedigits tests benchmarks

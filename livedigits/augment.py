@@ -11,10 +11,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from livedigits.classify import NOT_A_DIGIT
 from livedigits.negatives import make_negative
 from livedigits.preprocess import to_mnist
 
-NOT_A_DIGIT = 10
 UP = 3  # camera-style digits are redrawn at 3x MNIST resolution
 
 

@@ -7,18 +7,30 @@ User mistakes end with one line on stderr and a non-zero exit, never a traceback
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 import click
 
+from livedigits.classify import DEFAULT_MODEL  # numpy only at import; TF loads on use
 from livedigits.errors import UserError
 from livedigits.samples_cli import score, synth
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "livedigits.keras"
-
 
 class Group(click.Group):
-    """Turns our UserError into one clean line and exit code 2."""
+    """Turns our UserError and click's usage errors into one clean line and a non-zero exit."""
+
+    def main(self, *args, **kwargs):
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except click.exceptions.Abort:
+            click.echo("livedigits: stopped", err=True)
+            sys.exit(1)
+        except click.ClickException as e:  # a usage mistake: say it in one line
+            hint = f" (see `{e.ctx.command_path} --help`)" if getattr(e, "ctx", None) else ""
+            click.echo(f"livedigits: error: {e.format_message()}{hint}", err=True)
+            sys.exit(e.exit_code)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -46,7 +58,8 @@ def main() -> None:
               help="mnist.npz with x_train y_train x_test y_test. Default: $LIVEDIGITS_MNIST, "
                    "else ../shared/data/mnist.npz beside the checkout, else Keras' download.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=DEFAULT_MODEL.parent, show_default=True, help="Folder for the model.")
+              default=None, help="Folder for the model. Default: models/ (with --quick: a "
+                                 "new temporary folder, so the shipped model stays).")
 @click.option("--name", default="livedigits", show_default=True,
               help="Writes OUT/NAME.keras and OUT/NAME.json.")
 @click.option("--epochs", default=30, show_default=True, help="Most epochs (early stopping).")
@@ -69,6 +82,9 @@ def train(data: Path | None, out_dir: Path, name: str, epochs: int, batch_size: 
         mnist = trainer.load_data(data)
     except DataError as e:
         raise UserError(str(e)) from e
+    if out_dir is None:
+        out_dir = Path(tempfile.mkdtemp(prefix="livedigits-quick-")) if quick else (
+            DEFAULT_MODEL.parent)
     settings = trainer.TrainSettings(epochs=epochs, batch_size=batch_size, seed=seed,
                                      quick=quick)
     click.echo(f"training on {mnist.source} ({len(mnist.x_train)} digits)", err=True)
@@ -86,7 +102,8 @@ def train(data: Path | None, out_dir: Path, name: str, epochs: int, batch_size: 
               help="Model file. Default: the shipped models/livedigits.keras.")
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="mnist.npz to evaluate on (its test split). Default as for `train`.")
-@click.option("--limit", type=int, default=None, help="Only the first N test digits.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Only the first N test digits.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a PNG of the confusion matrix and the worst mistakes.")
@@ -113,9 +130,10 @@ def evaluate(model: Path | None, data: Path | None, limit: int | None, as_json: 
         raise UserError(str(e)) from e
     x, y = mnist.x_test[:limit], mnist.y_test[:limit]
     neg = trainer.eval_negatives(mnist, 5000 if limit is None else max(limit // 2, 100))
-    report = ev.evaluate(y, clf.predict(x).probs, clf.predict(neg).probs)
+    probs = clf.predict(x).probs
+    report = ev.evaluate(y, probs, clf.predict(neg).probs)
     click.echo(json.dumps(report.to_json()) if as_json else ev.format_table(report))
-    if plot is not None and not ev.plot(report, x, y, clf.predict(x).probs, str(plot)):
+    if plot is not None and not ev.plot(report, x, y, probs, str(plot)):
         raise UserError(f"could not write {plot}: use a .png path in a folder that exists")
 
 
@@ -126,6 +144,8 @@ def _camera_size(ctx, param, value: str | None) -> tuple[int, int] | None:
         w, h = (int(v) for v in value.lower().split("x"))
     except ValueError:
         raise click.BadParameter("use WIDTHxHEIGHT, e.g. 1280x720") from None
+    if w <= 0 or h <= 0:
+        raise click.BadParameter("width and height must be positive, e.g. 1280x720")
     return w, h
 
 
@@ -171,7 +191,8 @@ def run(source: str, output: Path | None, json_path: str | None, no_display: boo
       livedigits run 0
       livedigits run samples/plain_480p.mp4 --output read.mp4 --json read.jsonl
       livedigits run page.jpg
-      livedigits run http://192.168.1.20:8080/video --camera-size 1280x720
+      livedigits run 1 --camera-size 1280x720          # the second camera, at 720p
+      livedigits run http://192.168.1.20:8080/video   # a phone's IP-webcam app
       livedigits run samples/crowded_720p.mp4 --benchmark
     """
     from livedigits.run import RunOptions

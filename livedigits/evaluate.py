@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-NOT_A_DIGIT = 10
+from livedigits.classify import NOT_A_DIGIT
+
 CLASS_NAMES = [str(d) for d in range(10)] + ["none"]
 
 
@@ -28,9 +29,13 @@ class Report:
     worst: list[int]  # indices of the most confident mistakes, worst first
 
     def to_json(self) -> dict:
+        """The figures for machines; a figure with nothing to measure (no digits) is null."""
+        def num(v: float) -> float | None:
+            return None if np.isnan(v) else round(v, 5)
+
         return {
-            "accuracy": round(self.accuracy, 5),
-            "per_class_accuracy": {str(d): round(a, 5) for d, a in enumerate(self.per_class)},
+            "accuracy": num(self.accuracy),
+            "per_class_accuracy": {str(d): num(a) for d, a in enumerate(self.per_class)},
             "confusion": self.confusion.tolist(),
             "negative_false_accept_rate": round(self.false_accept_rate, 5),
             "digits": self.n_digits,

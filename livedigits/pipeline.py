@@ -13,13 +13,13 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from livedigits.classify import NOT_A_DIGIT
 from livedigits.detect import Blobs, DetectorSettings, detect
 from livedigits.detections import FrameResult
 from livedigits.numbers import line_angles, read_numbers
 from livedigits.preprocess import to_mnist
 from livedigits.track import Tracker
 
-NOT_A_DIGIT = 10
 MAX_DESKEW = 50.0  # degrees; a steeper "row" is a column of digits, not a tilted line
 
 
@@ -149,8 +149,3 @@ class Pipeline:
         ms = dict(prepared.ms, infer=(t3 - t2) * 1e3, track=(t4 - t3) * 1e3,
                   numbers=(t5 - t4) * 1e3)
         return FrameResult(index, t, det, numbers, kept_crops, raw, ms)
-
-    def reset(self) -> None:
-        """Forget the tracks (a new video, or the stream came back after a gap)."""
-        if self.tracker is not None:
-            self.tracker.reset()

@@ -39,7 +39,6 @@ from livedigits.window import has_display, window_open
 
 WINDOW = "livedigits"
 STAGES = ("read", "detect", "preprocess", "infer", "track", "numbers", "draw", "write")
-IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
 
 @dataclass
@@ -152,7 +151,7 @@ class Window:
         """Show a frame; False when the user asked to quit or closed the window."""
         cv2.imshow(WINDOW, scene)
         while True:
-            key = cv2.waitKey(0 if self.paused else 1) & 0xFF
+            key = cv2.waitKey(50 if self.paused else 1) & 0xFF  # paused: still see a close
             if key in (ord("q"), 27):
                 return False
             if not window_open(WINDOW):
@@ -169,10 +168,6 @@ class Window:
     def close(self) -> None:
         if window_open(WINDOW):
             cv2.destroyWindow(WINDOW)
-
-
-def _say(msg: str, to_stderr: bool) -> None:
-    click.echo(msg, err=to_stderr)
 
 
 def run(opts: RunOptions) -> Stats:
@@ -195,6 +190,7 @@ def _run(opts: RunOptions, signals: StopSignals, stats: Stats) -> Stats:
     if display and not has_display():
         click.echo("no display found: running headless (use --no-display to say so)", err=True)
         display = False
+    check_outputs(opts)
     source = open_source(opts.source, camera_size=opts.camera_size, retries=opts.retries)
     human_to_stderr = opts.json_path == "-"
     progress = None
@@ -255,9 +251,9 @@ def _run(opts: RunOptions, signals: StopSignals, stats: Stats) -> Stats:
                 text = read_text(result.detections)
                 if is_still(source):
                     prefix = f"{frame.name}: " if frame.name else ""
-                    _say(f"{prefix}{text}", human_to_stderr)
+                    click.echo(f"{prefix}{text or '-'}", err=human_to_stderr)
                 elif text != last_text and not opts.benchmark:
-                    _say(f"[{frame.time:8.2f} s] {text or '-'}", human_to_stderr)
+                    click.echo(f"[{frame.time:8.2f} s] {text or '-'}", err=human_to_stderr)
                 last_text = text
                 if progress is not None:
                     progress.update(1)
@@ -284,8 +280,23 @@ def _run(opts: RunOptions, signals: StopSignals, stats: Stats) -> Stats:
                             "files could not be read (see above); the others were read",
                             exit_code=1)
     if opts.benchmark:
-        print_benchmark(stats, clf, source)
+        print_benchmark(stats, clf, source, to_stderr=opts.json_path == "-")
     return stats
+
+
+def check_outputs(opts: RunOptions) -> None:
+    """Refuse outputs that would destroy the input, or that are the wrong kind of path."""
+    src = Path(opts.source)
+    for what, out in (("--output", opts.output), ("--json", opts.json_path)):
+        if out is None or str(out) == "-" or not src.exists() or not Path(out).exists():
+            continue
+        if src.resolve() == Path(out).resolve() or (
+                src.is_file() and Path(out).is_file() and src.samefile(out)):
+            raise UserError(f"{what} {out} would overwrite the input; choose another path")
+    if opts.output is not None and src.is_dir() and opts.output.exists() and (
+            not opts.output.is_dir()):
+        raise UserError(f"--output {opts.output} is a file; for a folder of images give a "
+                        "folder to write the annotated images into")
 
 
 def _prepared(source: Source, pipeline: Pipeline, stack: ExitStack
@@ -326,16 +337,17 @@ def _still_output(output: Path, name: str, source: Source) -> Path:
     return output
 
 
-def print_benchmark(stats: Stats, clf, source: Source) -> None:
-    """The table of frames, FPS and per-stage ms, then `benchmark: {json}` as the last line."""
+def print_benchmark(stats: Stats, clf, source: Source, to_stderr: bool = False) -> None:
+    """The table of frames, FPS and per-stage ms, then `benchmark: {json}` as the last line
+    (on stderr when stdout carries the JSON Lines)."""
     s = stats.summary()
     s.update(model_load_ms=round(clf.load_ms, 1), warmup_ms=round(clf.warmup_ms, 1),
              device=clf.device, source=source.name,
              size=list(source.size) if source.size else None)
     click.echo(f"frames {s['frames']}  fps {s['fps']}  ({s['seconds']} s, model load "
                f"{s['model_load_ms']} ms + warm-up {s['warmup_ms']} ms excluded, "
-               f"inference on {s['device']})")
-    click.echo(f"{'stage':<12}{'mean ms':>10}{'p95 ms':>10}")
+               f"inference on {s['device']})", err=to_stderr)
+    click.echo(f"{'stage':<12}{'mean ms':>10}{'p95 ms':>10}", err=to_stderr)
     for k, v in s["stages_ms"].items():
-        click.echo(f"{k:<12}{v['mean']:>10.2f}{v['p95']:>10.2f}")
-    click.echo("benchmark: " + json.dumps(s))
+        click.echo(f"{k:<12}{v['mean']:>10.2f}{v['p95']:>10.2f}", err=to_stderr)
+    click.echo("benchmark: " + json.dumps(s), err=to_stderr)

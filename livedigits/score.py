@@ -195,24 +195,28 @@ def load_predictions(path: str | Path) -> list[dict]:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"predictions file not found: {path}")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path} is not a JSON Lines file (not UTF-8 text); pass the file "
+                        "`livedigits run --json` wrote") from e
     out = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                frame = int(rec["frame"])
-                dets = [{"box": [float(v) for v in d["box"]], "digit": int(d["digit"])}
-                        for d in rec.get("detections", [])]
-                nums = [{"box": [float(v) for v in n_["box"]], "text": str(n_["text"])}
-                        for n_ in rec.get("numbers", [])]
-                if any(len(d["box"]) != 4 for d in dets + nums):
-                    raise ValueError("a box is not [x, y, w, h]")
-            except (ValueError, KeyError, TypeError, AttributeError) as e:
-                raise UserError(f"{path}:{n}: not a livedigits JSON Lines record "
-                                f"({type(e).__name__}: {e})") from e
-            out.append({"frame": frame, "detections": dets, "numbers": nums})
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            frame = int(rec["frame"])
+            dets = [{"box": [float(v) for v in d["box"]], "digit": int(d["digit"])}
+                    for d in rec.get("detections", [])]
+            nums = [{"box": [float(v) for v in n_["box"]], "text": str(n_["text"])}
+                    for n_ in rec.get("numbers", [])]
+            if any(len(d["box"]) != 4 for d in dets + nums):
+                raise ValueError("a box is not [x, y, w, h]")
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise UserError(f"{path}:{n}: not a livedigits JSON Lines record "
+                            f"({type(e).__name__}: {e})") from e
+        out.append({"frame": frame, "detections": dets, "numbers": nums})
     return out
 
 

@@ -17,6 +17,15 @@ def test_shipped_model_metadata_matches_the_file():
     assert len(meta["classes"]) == 11
 
 
+def test_shipped_model_is_the_one_its_metadata_describes(classifier, mnist):
+    meta = json.loads(MODEL.with_suffix(".json").read_text())
+    assert classifier.model.count_params() == meta["parameters"]
+    assert meta["data"]["sha256"] == mnist.sha256
+    pred = classifier.predict(mnist.x_test)  # the figure it claims, measured again
+    assert (pred.digit == mnist.y_test).mean() == pytest.approx(meta["mnist_test_accuracy"],
+                                                                abs=1e-4)
+
+
 def test_shipped_model_reads_mnist(classifier, mnist):
     pred = classifier.predict(mnist.x_test[:2000])
     assert (pred.digit == mnist.y_test[:2000]).mean() >= 0.99
