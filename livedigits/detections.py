@@ -98,6 +98,11 @@ class FrameResult:
     raw: Detections | None = None  # classified before stabilising; rows match `crops`
     stages_ms: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def text(self) -> str:
+        """The numbers read, in reading order, separated by spaces (e.g. '2021 7 45')."""
+        return " ".join(n.text for n in self.numbers)
+
     def to_json(self) -> dict:
         """The JSON Lines record: boxes in integer input-frame pixels, time in seconds."""
         d = self.detections

@@ -20,7 +20,6 @@ from livedigits.annotate import annotate
 from livedigits.detect import DetectorSettings
 from livedigits.detections import Detections, FrameResult
 from livedigits.errors import UserError
-from livedigits.numbers import read_text
 from livedigits.pipeline import DigitModel, Pipeline, PipelineSettings
 from livedigits.window import has_display, window_open
 
@@ -248,7 +247,7 @@ class DrawApp:
 
     def read_text(self) -> str:
         """The numbers read so far in reading order, e.g. '2021 7'."""
-        return read_text(self.result.detections)
+        return self.result.text
 
     def view(self) -> np.ndarray:
         """What the window shows: the drawing with boxes and numbers, over the status bar."""

@@ -24,7 +24,6 @@ import numpy as np
 
 from livedigits.annotate import annotate
 from livedigits.errors import UserError
-from livedigits.numbers import read_text
 from livedigits.pipeline import Pipeline, PipelineSettings, Prepared
 from livedigits.sinks import JsonlSink, VideoSink, write_image
 from livedigits.sources import (
@@ -248,7 +247,7 @@ def _run(opts: RunOptions, signals: StopSignals, stats: Stats) -> Stats:
                     t3 = time.perf_counter()
                     stages.update(draw=(t2 - t1) * 1e3, write=(t3 - t2) * 1e3)
                     stats.add(stages)  # before a deferred stop, so the count matches the outputs
-                text = read_text(result.detections)
+                text = result.text
                 if is_still(source):
                     prefix = f"{frame.name}: " if frame.name else ""
                     click.echo(f"{prefix}{text or '-'}", err=human_to_stderr)

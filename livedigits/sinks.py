@@ -17,9 +17,9 @@ import cv2
 import numpy as np
 
 from livedigits.errors import UserError
+from livedigits.sources import IMAGE_EXTS
 
 VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
-IMAGE_EXTS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 
 
 def _check_folder(path: Path) -> None:
