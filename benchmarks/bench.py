@@ -21,7 +21,7 @@ import platform
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -117,29 +117,15 @@ class KerasPredictClassifier(Classifier):
         return Prediction(digit, probs[np.arange(n), digit].astype(np.float32), probs)
 
 
-@contextlib.contextmanager
-def classifier_class(cls: type[Classifier]) -> Iterator[None]:
-    """Make `livedigits run` build `cls` instead of Classifier, for the swapped-call variant."""
-    saved = [(m, m.__dict__.get("Classifier")) for m in (classify_mod, run_mod)]
-    for m, _ in saved:
-        m.Classifier = cls  # run() imports it from livedigits.classify when it starts
-    try:
-        yield
-    finally:
-        for m, old in saved:
-            if old is None:
-                del m.Classifier
-            else:
-                m.Classifier = old
-
-
 def run_pipeline(path: Path, frames: int | None,
                  cls: type[Classifier] = Classifier) -> run_mod.Stats:
-    """`livedigits run PATH --benchmark` itself (decode on its own thread), its table muted."""
+    """`livedigits run PATH --benchmark` itself (decode on its own thread) with a new `cls`
+    classifier (loaded before the clock starts, as the CLI's), its table muted."""
     opts = run_mod.RunOptions(source=str(path), display=False, benchmark=True,
                               max_frames=frames)
-    with classifier_class(cls), contextlib.redirect_stdout(io.StringIO()):
-        return run_mod.run(opts)
+    clf = cls()
+    with contextlib.redirect_stdout(io.StringIO()):
+        return run_mod.run(opts, classifier=clf)
 
 
 def stage_summary(runs: Sequence[run_mod.Stats]) -> dict:

@@ -54,10 +54,13 @@ def draw_numbers(scene: np.ndarray, numbers: list[Number]) -> np.ndarray:
     return scene
 
 
-def draw_crops(scene: np.ndarray, det: Detections, crops: np.ndarray) -> np.ndarray:
-    """Each normalised 28x28 crop beside its box: what the model really saw (debugging)."""
+def draw_crops(scene: np.ndarray, det: Detections) -> np.ndarray:
+    """Each row's normalised 28x28 crop (`data["crop"]`) beside its box: what the model
+    really saw (debugging)."""
+    if "crop" not in det.data:
+        return scene
     h, w = scene.shape[:2]
-    for (x0, y0, x1, _), crop in zip(det.xyxy, crops, strict=True):
+    for (x0, y0, x1, _), crop in zip(det.xyxy, det.data["crop"], strict=True):
         side = int(np.clip((x1 - x0) // 2, 28, 84))
         thumb = cv2.cvtColor(cv2.resize(crop, (side, side), interpolation=cv2.INTER_NEAREST),
                              cv2.COLOR_GRAY2BGR)
@@ -87,7 +90,7 @@ def annotate(scene: np.ndarray, result: FrameResult, fps: float | None = None,
     if scene.ndim == 2:
         scene = cv2.cvtColor(scene, cv2.COLOR_GRAY2BGR)
     if show_crops and result.raw is not None:
-        draw_crops(scene, result.raw, result.crops)
+        draw_crops(scene, result.raw)
     draw_digits(scene, result.detections)
     draw_numbers(scene, result.numbers)
     if overlay:

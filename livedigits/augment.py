@@ -11,9 +11,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from livedigits.classify import NOT_A_DIGIT
 from livedigits.negatives import make_negative
 from livedigits.preprocess import to_mnist
+from livedigits.spec import MNIST_SIZE, NOT_A_DIGIT
 
 UP = 3  # camera-style digits are redrawn at 3x MNIST resolution
 
@@ -36,7 +36,7 @@ def _affine(size: float, rng: np.random.Generator, rot: float, scale: tuple[floa
 def classic(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Small rotation, scale, shear and shift of a 28x28 digit."""
     m = _affine(28, rng, rot=12, scale=(0.9, 1.1), shear=0.2, shift=2.0)
-    return cv2.warpAffine(digit, m, (28, 28), flags=cv2.INTER_LINEAR)
+    return cv2.warpAffine(digit, m, (MNIST_SIZE, MNIST_SIZE), flags=cv2.INTER_LINEAR)
 
 
 def camera(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -20,6 +20,7 @@ import numpy as np
 
 from livedigits.errors import UserError
 from livedigits.preprocess import MNIST_SIZE
+from livedigits.spec import INPUT_SHAPE, NUM_CLASSES
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -46,7 +47,6 @@ def import_tensorflow():
             os.close(saved)
     return tf
 
-NOT_A_DIGIT = 10
 BUCKETS = (8, 16, 24, 32, 64, 128)
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "livedigits.keras"
 
@@ -110,7 +110,8 @@ class Classifier:
         n = len(digits)
         if n == 0:
             empty = np.zeros(0, np.int64)
-            return Prediction(empty, np.zeros(0, np.float32), np.zeros((0, 11), np.float32))
+            return Prediction(empty, np.zeros(0, np.float32),
+                              np.zeros((0, NUM_CLASSES), np.float32))
         digits = np.asarray(digits).reshape(n, MNIST_SIZE, MNIST_SIZE)
         out = []
         for start in range(0, n, BUCKETS[-1]):
@@ -146,8 +147,8 @@ def load_model(path: Path):
                         "pass --model PATH to a .keras file made by `livedigits train`") from e
     in_shape = tuple(model.input_shape[1:]) if hasattr(model, "input_shape") else None
     out_shape = tuple(model.output_shape[1:]) if hasattr(model, "output_shape") else None
-    if in_shape != (28, 28, 1) or out_shape != (11,):
+    if in_shape != INPUT_SHAPE or out_shape != (NUM_CLASSES,):
         raise UserError(f"{path} is a Keras model but not a livedigits one (input {in_shape}, "
-                        f"output {out_shape}; expected (28, 28, 1) -> (11,))")
+                        f"output {out_shape}; expected {INPUT_SHAPE} -> ({NUM_CLASSES},))")
     _loaded[key] = model
     return model

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from livedigits.classify import DEFAULT_MODEL  # numpy only at import; TF loads on use
+from livedigits.defaults import MIN_CONFIDENCE, RETRIES
 from livedigits.errors import UserError
 from livedigits.samples_cli import score, synth
 
@@ -74,14 +75,10 @@ def train(data: Path | None, out_dir: Path, name: str, epochs: int, batch_size: 
     Example:
       livedigits train --name mymodel --out models/
     """
-    from livedigits.data import DataError
+    from livedigits import train as trainer
+    from livedigits.data import load_data
 
-    try:
-        from livedigits import train as trainer
-
-        mnist = trainer.load_data(data)
-    except DataError as e:
-        raise UserError(str(e)) from e
+    mnist = load_data(data)
     if out_dir is None:
         out_dir = Path(tempfile.mkdtemp(prefix="livedigits-quick-")) if quick else (
             DEFAULT_MODEL.parent)
@@ -119,17 +116,13 @@ def evaluate(model: Path | None, data: Path | None, limit: int | None, as_json: 
 
     from livedigits import evaluate as ev
     from livedigits.classify import Classifier
-    from livedigits.data import DataError
+    from livedigits.data import load_data
+    from livedigits.negatives import eval_negatives
 
     clf = Classifier(model, warm_up=False)
-    from livedigits import train as trainer
-
-    try:
-        mnist = trainer.load_data(data)
-    except DataError as e:
-        raise UserError(str(e)) from e
+    mnist = load_data(data)
     x, y = mnist.x_test[:limit], mnist.y_test[:limit]
-    neg = trainer.eval_negatives(mnist, 5000 if limit is None else max(limit // 2, 100))
+    neg = eval_negatives(mnist.x_test, 5000 if limit is None else max(limit // 2, 100))
     probs = clf.predict(x).probs
     report = ev.evaluate(y, probs, clf.predict(neg).probs)
     click.echo(json.dumps(report.to_json()) if as_json else ev.format_table(report))
@@ -165,7 +158,8 @@ def _camera_size(ctx, param, value: str | None) -> tuple[int, int] | None:
               help="Stop after N frames.")
 @click.option("--model", type=click.Path(path_type=Path), default=None,
               help="Model file. Default: the shipped models/livedigits.keras.")
-@click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.6, show_default=True,
+@click.option("--min-confidence", type=click.FloatRange(0, 1), default=MIN_CONFIDENCE,
+              show_default=True,
               help="Drop digits read with less confidence than this.")
 @click.option("--invert/--no-invert", default=None,
               help="Light ink on a dark board (--invert) or dark on paper (--no-invert). "
@@ -174,9 +168,11 @@ def _camera_size(ctx, param, value: str | None) -> tuple[int, int] | None:
               help="Ask the camera for this resolution, e.g. 1280x720.")
 @click.option("--show-crops", is_flag=True,
               help="Draw the 28x28 crop the model saw beside each box (debugging).")
-@click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True,
-              help="Reconnects of a dropped live stream before giving up.")
-def run(source: str, output: Path | None, json_path: str | None, no_display: bool,
+@click.option("--retries", type=click.IntRange(min=0), default=RETRIES,
+              show_default=True, help="Reconnects of a dropped live stream before giving up.")
+@click.pass_context
+def run(ctx: click.Context, source: str, output: Path | None, json_path: str | None,
+        no_display: bool,
         benchmark: bool, max_frames: int | None, model: Path | None, min_confidence: float,
         invert: bool | None, camera_size: tuple[int, int] | None, show_crops: bool,
         retries: int) -> None:
@@ -198,10 +194,12 @@ def run(source: str, output: Path | None, json_path: str | None, no_display: boo
     from livedigits.run import RunOptions
     from livedigits.run import run as run_loop
 
+    # A caller may inject the classifier: main(args, obj={"classifier": clf}) (tests, bench).
+    classifier = (ctx.obj or {}).get("classifier")
     run_loop(RunOptions(source=source, model=model, output=output, json_path=json_path,
                         display=not no_display, benchmark=benchmark, max_frames=max_frames,
                         min_confidence=min_confidence, invert=invert, camera_size=camera_size,
-                        show_crops=show_crops, retries=retries))
+                        show_crops=show_crops, retries=retries), classifier)
 
 
 @main.command()

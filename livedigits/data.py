@@ -1,4 +1,7 @@
-"""Finding and loading MNIST from a local `mnist.npz`, never from the network."""
+"""Finding and loading MNIST: a local `mnist.npz`, and only when none exists Keras' download.
+
+Everything that needs MNIST (train, evaluate, synth) loads it here; TensorFlow is imported only
+for that last-resort download."""
 
 from __future__ import annotations
 
@@ -9,11 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
+from livedigits.errors import UserError
+from livedigits.spec import INPUT_SHAPE
+
 KEYS = ("x_train", "y_train", "x_test", "y_test")
 ENV_VAR = "LIVEDIGITS_MNIST"
 
 
-class DataError(Exception):
+class DataError(UserError):
     """The data file is missing or is not an MNIST npz; the message says what to do."""
 
 
@@ -68,7 +74,7 @@ def load_mnist(path: str | Path) -> Mnist:
         raise DataError(f"cannot read {path} as an .npz file ({type(e).__name__})") from e
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if x.ndim != 3 or x.shape[1:] != (28, 28) or len(x) != len(y) or len(x) == 0:
+        if x.ndim != 3 or x.shape[1:] != INPUT_SHAPE[:2] or len(x) != len(y) or len(x) == 0:
             raise DataError(f"{path}: x_{split} must be (N, 28, 28) with N labels in y_{split}")
     return Mnist(
         x_train=arrays["x_train"].astype(np.uint8),
@@ -78,3 +84,20 @@ def load_mnist(path: str | Path) -> Mnist:
         source=str(path),
         sha256=sha256(path),
     )
+
+
+def load_data(path: str | Path | None) -> Mnist:
+    """MNIST from `path`, else the shared file, else (only then) Keras' own download."""
+    if path is not None:
+        return load_mnist(path)
+    found = default_mnist_path()
+    if found is not None:
+        return load_mnist(found)
+    from livedigits.classify import import_tensorflow
+
+    import_tensorflow()
+    import keras
+
+    (xtr, ytr), (xte, yte) = keras.datasets.mnist.load_data()
+    return Mnist(xtr, ytr.astype(np.int64), xte, yte.astype(np.int64), "keras.datasets.mnist",
+                 None)

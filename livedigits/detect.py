@@ -9,12 +9,13 @@ into the box never leaks into the crop.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass
 
 import cv2
 import numpy as np
 
 from livedigits.detections import Detections
+from livedigits.images import to_gray8
 
 WORK_SCALE = 8  # the background is estimated on a frame this many times smaller
 SPLIT_ASPECT = 1.1  # a blob wider than this times its height may be digits that touch
@@ -40,18 +41,28 @@ class DetectorSettings:
 
 @dataclass
 class Blobs:
-    """Detected digit boxes with their binary ink crops (uint8, 255 = ink), one per box.
+    """Detected digit boxes; each row's binary ink crop (uint8, 255 = ink) is in
+    `detections.data["mask"]`.
 
     A blob wide enough to be touching digits comes twice: whole, and cut into pieces. Rows of
-    such a pair share a `split` id (-1 for plain blobs) and `whole` tells which is which; the
-    classifier decides which reading stands (see `pipeline.resolve_splits`).
+    such a pair share `data["split"]` (-1 for plain blobs) and `data["whole"]` tells which is
+    which; the classifier decides which reading stands (see `pipeline.resolve_splits`). Built
+    as `Blobs(detections, masks, inverted, split, whole)`; the rows' extras go into `data`.
     """
 
     detections: Detections
-    masks: list[np.ndarray]
+    masks: InitVar[list[np.ndarray]]
     inverted: bool
-    split: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    whole: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    split: InitVar[np.ndarray | None] = None
+    whole: InitVar[np.ndarray | None] = None
+
+    def __post_init__(self, masks: list[np.ndarray], split: np.ndarray | None,
+                      whole: np.ndarray | None) -> None:
+        n = len(self.detections)
+        self.detections = self.detections.with_data(
+            mask=list(masks),
+            split=np.full(n, -1, np.int64) if split is None else np.asarray(split, np.int64),
+            whole=np.ones(n, bool) if whole is None else np.asarray(whole, bool))
 
 
 def as_gray(frame: np.ndarray) -> np.ndarray:
@@ -60,25 +71,7 @@ def as_gray(frame: np.ndarray) -> np.ndarray:
     >>> as_gray(np.full((2, 2, 3), 65535, np.uint16)).tolist()
     [[255, 255], [255, 255]]
     """
-    img = np.asarray(frame)
-    if img.size == 0:
-        return np.zeros((0, 0), np.uint8)
-    if img.ndim == 3:
-        if img.shape[2] <= 2:  # grey, or grey and alpha
-            img = img[:, :, 0]
-        else:
-            img = img[:, :, :3].mean(axis=2) if img.dtype != np.uint8 else cv2.cvtColor(
-                np.ascontiguousarray(img[:, :, :3]), cv2.COLOR_BGR2GRAY)
-    if img.ndim != 2:
-        return np.zeros((0, 0), np.uint8)
-    if img.dtype == np.uint8:
-        return img
-    img = np.nan_to_num(img.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-    if img.dtype.kind == "f" and np.asarray(frame).dtype.kind == "f" and img.max() <= 1.0:
-        img = img * 255.0
-    elif np.asarray(frame).dtype == np.uint16:
-        img = img / 257.0
-    return np.clip(img, 0, 255).astype(np.uint8)
+    return to_gray8(frame)
 
 
 def background(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,16 +1,21 @@
 """The data that flows between stages: digit detections, numbers, and one frame's result.
 
 `Detections` holds parallel numpy arrays (one row per digit) and indexes like an array, so a
-stage can keep what it wants with a mask: `d[d.confidence > 0.5]`.
+stage can keep what it wants with a mask: `d[d.confidence > 0.5]`. Per-row extras that only
+some stages need (each blob's ink mask, its 28x28 crop, its split group) ride along in `data`
+and are sliced with the rows, so nothing has to be kept in step by hand.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
 NO_ID = -1
+
+Column = np.ndarray | list  # a `data` column: an array with one row per box, or a list
 
 
 def _col(values, dtype, n: int, fill) -> np.ndarray:
@@ -27,12 +32,15 @@ class Detections:
     ...                confidence=[0.9, 0.4])
     >>> len(d[d.confidence > 0.5]), d[d.confidence > 0.5].digit.tolist()
     (1, [7])
+    >>> d.with_data(name=["a", "b"])[np.array([False, True])].data["name"]
+    ['b']
     """
 
     xyxy: np.ndarray
     digit: np.ndarray = None  # type: ignore[assignment]  # -1 until classified
     confidence: np.ndarray = None  # type: ignore[assignment]
     track_id: np.ndarray = None  # type: ignore[assignment]  # -1 until tracked
+    data: dict[str, Column] = field(default_factory=dict)  # per-row extras, sliced with rows
 
     def __post_init__(self) -> None:
         self.xyxy = np.asarray(self.xyxy, np.int32).reshape(-1, 4)
@@ -40,6 +48,9 @@ class Detections:
         self.digit = _col(self.digit, np.int64, n, NO_ID)
         self.confidence = _col(self.confidence, np.float32, n, 0.0)
         self.track_id = _col(self.track_id, np.int64, n, NO_ID)
+        for key, column in self.data.items():
+            if len(column) != n:
+                raise ValueError(f"data[{key!r}] has {len(column)} rows, the boxes {n}")
 
     @classmethod
     def empty(cls) -> Detections:
@@ -52,8 +63,19 @@ class Detections:
         """Rows by boolean mask, integer array, or slice; always returns Detections."""
         if isinstance(index, int | np.integer):
             index = [index]
-        return Detections(self.xyxy[index], self.digit[index], self.confidence[index],
-                          self.track_id[index])
+        rows = np.arange(len(self))[index]
+        data = {k: v[rows] if isinstance(v, np.ndarray) else [v[i] for i in rows]
+                for k, v in self.data.items()}
+        return Detections(self.xyxy[rows], self.digit[rows], self.confidence[rows],
+                          self.track_id[rows], data)
+
+    def replace(self, **changes: Any) -> Detections:
+        """A new Detections with some columns replaced (this one is left as it is)."""
+        return replace(self, **changes)
+
+    def with_data(self, **columns: Column) -> Detections:
+        """A new Detections with `columns` added to (or replacing those in) `data`."""
+        return replace(self, data={**self.data, **columns})
 
     @property
     def xywh(self) -> np.ndarray:
@@ -94,8 +116,7 @@ class FrameResult:
     time: float
     detections: Detections
     numbers: list[Number]
-    crops: np.ndarray = field(default_factory=lambda: np.zeros((0, 28, 28), np.uint8))
-    raw: Detections | None = None  # classified before stabilising; rows match `crops`
+    raw: Detections | None = None  # classified, before stabilising; data["crop"] per row
     stages_ms: dict[str, float] = field(default_factory=dict)
 
     @property

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from livedigits.classify import NOT_A_DIGIT
+from livedigits.spec import NOT_A_DIGIT, NUM_CLASSES
 
 CLASS_NAMES = [str(d) for d in range(10)] + ["none"]
 
@@ -44,7 +44,7 @@ class Report:
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, rows: int = 10,
-                     cols: int = 11) -> np.ndarray:
+                     cols: int = NUM_CLASSES) -> np.ndarray:
     """Counts of (true, predicted) pairs.
 
     >>> confusion_matrix(np.array([0, 1, 1]), np.array([0, 1, 10]), rows=2, cols=11)[1].tolist()

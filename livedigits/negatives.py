@@ -15,6 +15,8 @@ import numpy as np
 
 from livedigits.preprocess import to_mnist
 
+EVAL_NEG_SEED = 20_211_114  # the held-out negative set: its own seed, MNIST *test* digits
+
 CANVAS = 96
 # Letters that cannot be mistaken for a digit in any common handwriting.
 LETTERS = "AFHKMNRTUVWXakmnrtuvwx"
@@ -168,3 +170,9 @@ def make_negatives(n: int, digits: np.ndarray, seed: int) -> np.ndarray:
     for i in range(n):
         out[i] = make_negative(rng, digits)
     return out
+
+
+def eval_negatives(x_test: np.ndarray, n: int = 5000) -> np.ndarray:
+    """The held-out negative set: never trained on (its own seed, built from MNIST test
+    digits), for the false-accept rate of `train` and `evaluate`."""
+    return make_negatives(n, x_test, seed=EVAL_NEG_SEED)

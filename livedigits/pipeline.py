@@ -13,14 +13,13 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from livedigits.classify import NOT_A_DIGIT
+from livedigits.defaults import MIN_CONFIDENCE
 from livedigits.detect import Blobs, DetectorSettings, detect
-from livedigits.detections import FrameResult
+from livedigits.detections import Detections, FrameResult
 from livedigits.numbers import line_angles, read_numbers
-from livedigits.preprocess import to_mnist
+from livedigits.preprocess import make_crops
+from livedigits.spec import NOT_A_DIGIT
 from livedigits.track import Tracker
-
-MAX_DESKEW = 50.0  # degrees; a steeper "row" is a column of digits, not a tilted line
 
 
 class DigitModel(Protocol):
@@ -31,7 +30,7 @@ class DigitModel(Protocol):
 
 @dataclass
 class PipelineSettings:
-    min_confidence: float = 0.6
+    min_confidence: float = MIN_CONFIDENCE
     detector: DetectorSettings = field(default_factory=DetectorSettings)
     track: bool = True  # off for single images
     max_age: int = 5
@@ -39,35 +38,16 @@ class PipelineSettings:
     max_side: int = 2000  # larger photos are read on a copy this size; boxes are mapped back
 
 
-@dataclass
+@dataclass(frozen=True)
 class Prepared:
-    """A frame's blobs and their 28x28 crops, ready for the classifier."""
+    """A frame's blobs ready for the classifier: `detections.data` holds each row's ink
+    "mask", its 28x28 "crop", and its "split" group and "whole" flag."""
 
-    blobs: Blobs
-    crops: np.ndarray
+    detections: Detections
     ms: dict[str, float]
 
 
-def upright(mask: np.ndarray, angle: float) -> np.ndarray:
-    """Rotate a crop so that its row, tilted by `angle` degrees, becomes horizontal."""
-    if abs(angle) < 8.0 or abs(angle) > MAX_DESKEW:
-        return mask
-    h, w = mask.shape
-    side = int(np.ceil(np.hypot(h, w)))
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-    m[:, 2] += ((side - w) / 2, (side - h) / 2)
-    return cv2.warpAffine(mask, m, (side, side), flags=cv2.INTER_LINEAR)
-
-
-def make_crops(masks: list[np.ndarray], angles: np.ndarray) -> np.ndarray:
-    """MNIST-like 28x28 crops for a frame's ink masks, each turned upright along its row."""
-    out = np.zeros((len(masks), 28, 28), np.uint8)
-    for i, (m, a) in enumerate(zip(masks, angles, strict=True)):
-        out[i] = to_mnist(upright(m, float(a)))
-    return out
-
-
-def detect_scaled(image: np.ndarray, settings: DetectorSettings, max_side: int):
+def detect_scaled(image: np.ndarray, settings: DetectorSettings, max_side: int) -> Blobs:
     """Detect on a copy no larger than `max_side`, with boxes in the original's pixels.
 
     A 24-megapixel photo takes a second to threshold at full size and its digits are huge;
@@ -81,7 +61,8 @@ def detect_scaled(image: np.ndarray, settings: DetectorSettings, max_side: int):
                        interpolation=cv2.INTER_AREA)
     blobs = detect(small, settings)
     xyxy = np.round(blobs.detections.xyxy / scale)
-    blobs.detections.xyxy = np.clip(xyxy, 0, [w, h, w, h]).astype(np.int32)
+    blobs.detections = blobs.detections.replace(
+        xyxy=np.clip(xyxy, 0, [w, h, w, h]).astype(np.int32))
     return blobs
 
 
@@ -124,28 +105,27 @@ class Pipeline:
         """The stateless half: find the blobs and make their crops. Safe to run on another
         thread, one frame ahead of `finish`, so a video's frames overlap."""
         t0 = time.perf_counter()
-        blobs = detect_scaled(image, self.settings.detector, self.settings.max_side)
+        det = detect_scaled(image, self.settings.detector, self.settings.max_side).detections
         t1 = time.perf_counter()
-        crops = make_crops(blobs.masks, line_angles(blobs.detections))
+        det = det.with_data(crop=make_crops(det.data["mask"], line_angles(det)))
         t2 = time.perf_counter()
-        return Prepared(blobs, crops, {"detect": (t1 - t0) * 1e3, "preprocess": (t2 - t1) * 1e3})
+        return Prepared(det, {"detect": (t1 - t0) * 1e3, "preprocess": (t2 - t1) * 1e3})
 
     def finish(self, prepared: Prepared, index: int = 0, t: float = 0.0) -> FrameResult:
         """The stateful half, in frame order: classify in one call, stabilise, read numbers."""
-        blobs, crops = prepared.blobs, prepared.crops
         t2 = time.perf_counter()
-        det = blobs.detections
-        if len(crops):
-            pred = self.model.predict(crops)
-            det.digit, det.confidence = pred.digit.astype(np.int64), pred.confidence
+        det = prepared.detections
+        if len(det):
+            pred = self.model.predict(det.data["crop"])
+            det = det.replace(digit=pred.digit, confidence=pred.confidence)
         t3 = time.perf_counter()
         keep = (det.digit != NOT_A_DIGIT) & (det.confidence >= self.settings.min_confidence)
-        keep = resolve_splits(blobs.split, blobs.whole, keep)
-        raw, kept_crops = det[keep], crops[keep]
-        det = self.tracker.update(raw) if self.tracker is not None else raw
+        keep = resolve_splits(det.data["split"], det.data["whole"], keep)
+        raw = det[keep]
+        tracked = self.tracker.update(raw) if self.tracker is not None else raw
         t4 = time.perf_counter()
-        numbers = read_numbers(det)
+        numbers = read_numbers(tracked)
         t5 = time.perf_counter()
         ms = dict(prepared.ms, infer=(t3 - t2) * 1e3, track=(t4 - t3) * 1e3,
                   numbers=(t5 - t4) * 1e3)
-        return FrameResult(index, t, det, numbers, kept_crops, raw, ms)
+        return FrameResult(index, t, tracked, numbers, raw, ms)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-MNIST_SIZE = 28
+from livedigits.spec import MNIST_SIZE
+
 DIGIT_BOX = 20
+MAX_DESKEW = 50.0  # degrees; a steeper "row" is a column of digits, not a tilted line
 
 
 def to_mnist(ink: np.ndarray, box: int = DIGIT_BOX) -> np.ndarray:
@@ -42,6 +44,25 @@ def to_mnist(ink: np.ndarray, box: int = DIGIT_BOX) -> np.ndarray:
     top = int(np.clip(round(MNIST_SIZE / 2 - cy), 0, MNIST_SIZE - nh))
     left = int(np.clip(round(MNIST_SIZE / 2 - cx), 0, MNIST_SIZE - nw))
     out[top : top + nh, left : left + nw] = small
+    return out
+
+
+def upright(mask: np.ndarray, angle: float) -> np.ndarray:
+    """Rotate a crop so that its row, tilted by `angle` degrees, becomes horizontal."""
+    if abs(angle) < 8.0 or abs(angle) > MAX_DESKEW:
+        return mask
+    h, w = mask.shape
+    side = int(np.ceil(np.hypot(h, w)))
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    m[:, 2] += ((side - w) / 2, (side - h) / 2)
+    return cv2.warpAffine(mask, m, (side, side), flags=cv2.INTER_LINEAR)
+
+
+def make_crops(masks: list[np.ndarray], angles: np.ndarray) -> np.ndarray:
+    """MNIST-like 28x28 crops for a frame's ink masks, each turned upright along its row."""
+    out = np.zeros((len(masks), MNIST_SIZE, MNIST_SIZE), np.uint8)
+    for i, (m, a) in enumerate(zip(masks, angles, strict=True)):
+        out[i] = to_mnist(upright(m, float(a)))
     return out
 
 

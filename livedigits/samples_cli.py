@@ -31,15 +31,10 @@ def synth(out_dir: Path, only: tuple[str, ...], data: Path | None) -> None:
       livedigits synth --out /tmp/s --only hard_720p --only blank_720p
     """
     from livedigits import synth as gen
-    from livedigits.data import DataError
-
     unknown = [n for n in only if n not in gen.SAMPLES]
     if unknown:
         raise UserError(f"unknown sample {unknown[0]!r}: choose from {', '.join(gen.SAMPLES)}")
-    try:
-        x_test, y_test = gen.load_test_digits(data or gen.default_mnist_path())
-    except DataError as e:
-        raise UserError(str(e)) from e
+    x_test, y_test = gen.load_test_digits(data or gen.default_mnist_path())
     for name in only or tuple(gen.SAMPLES):
         settings = gen.SAMPLES[name]
         command = f"livedigits synth --out {out_dir} --only {name}"

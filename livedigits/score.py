@@ -20,6 +20,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
+from livedigits.boxes import greedy_match, iou_matrix
 from livedigits.errors import UserError
 
 IOU_THRESHOLD = 0.3
@@ -31,15 +34,12 @@ def iou(a: Sequence[float], b: Sequence[float]) -> float:
     >>> iou([0, 0, 10, 10], [0, 0, 3, 10])
     0.3
     """
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    iw = min(ax + aw, bx + bw) - max(ax, bx)
-    ih = min(ay + ah, by + bh) - max(ay, by)
-    if iw <= 0 or ih <= 0:
-        return 0.0
-    inter = iw * ih
-    union = aw * ah + bw * bh - inter
-    return inter / union if union > 0 else 0.0
+    return float(iou_matrix(_xyxy([a]), _xyxy([b]))[0, 0])
+
+
+def _xyxy(xywh: Sequence[Sequence[float]]) -> np.ndarray:
+    boxes = np.asarray(xywh, np.float64).reshape(-1, 4)
+    return np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], axis=1)
 
 
 def match(truth: Sequence[Sequence[float]], pred: Sequence[Sequence[float]],
@@ -49,17 +49,7 @@ def match(truth: Sequence[Sequence[float]], pred: Sequence[Sequence[float]],
     >>> match([[0, 0, 10, 10], [50, 0, 10, 10]], [[52, 0, 10, 10], [90, 0, 5, 5]])
     [(1, 0)]
     """
-    pairs = [(iou(t, p), i, j) for i, t in enumerate(truth) for j, p in enumerate(pred)]
-    pairs = sorted((p for p in pairs if p[0] >= threshold), key=lambda p: (-p[0], p[1], p[2]))
-    used_t: set[int] = set()
-    used_p: set[int] = set()
-    out = []
-    for _, i, j in pairs:
-        if i not in used_t and j not in used_p:
-            used_t.add(i)
-            used_p.add(j)
-            out.append((i, j))
-    return sorted(out)
+    return sorted(greedy_match(iou_matrix(_xyxy(truth), _xyxy(pred)), threshold))
 
 
 def _ratio(num: int, den: int) -> float | None:

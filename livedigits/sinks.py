@@ -7,7 +7,6 @@ Every sink is safe to stop at any moment (Ctrl-C, a dropped stream): the video i
 from __future__ import annotations
 
 import json
-import math
 import sys
 import weakref
 from pathlib import Path
@@ -16,8 +15,10 @@ from typing import IO
 import cv2
 import numpy as np
 
+from livedigits.defaults import FALLBACK_FPS
 from livedigits.errors import UserError
-from livedigits.sources import IMAGE_EXTS
+from livedigits.images import IMAGE_EXTS, to_bgr8
+from livedigits.sources import sane_fps
 
 VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
 
@@ -29,18 +30,6 @@ def _check_folder(path: Path) -> None:
     if not path.parent.is_dir():
         raise UserError(f"cannot write {path}: folder {path.parent} does not exist; create it "
                         "or choose another output path")
-
-
-def _as_bgr8(image: np.ndarray) -> np.ndarray:
-    """A frame as 3-channel uint8, as the writers expect (grey and BGRA are converted)."""
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        image = np.clip(image, 0, 255).astype(np.uint8)
-    if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    return image
 
 
 class VideoSink:
@@ -64,7 +53,7 @@ class VideoSink:
         if w <= 0 or h <= 0:
             raise ValueError(f"video size must be positive, got {size}")
         self.size = (w, h)
-        self.fps = float(fps) if fps and math.isfinite(fps) and fps > 0 else 30.0
+        self.fps = sane_fps(fps) or FALLBACK_FPS
         self.frames = 0
         writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*codec), self.fps,
                                  self.size)
@@ -80,7 +69,7 @@ class VideoSink:
         """Append one frame (BGR uint8; grey/BGRA converted, another size resized)."""
         if self._writer is None:
             raise RuntimeError(f"VideoSink {self.path} is closed")
-        image = _as_bgr8(image)
+        image = to_bgr8(image)
         if (image.shape[1], image.shape[0]) != self.size:
             image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
         self._writer.write(image)

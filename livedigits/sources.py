@@ -23,11 +23,13 @@ from urllib.parse import urlsplit, urlunsplit
 import cv2
 import numpy as np
 
+from livedigits.defaults import FALLBACK_FPS, RETRIES
 from livedigits.errors import UserError
+from livedigits.images import IMAGE_EXTS, read_image, to_bgr8
 
-IMAGE_EXTS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
+__all__ = ["IMAGE_EXTS", "Frame", "Source", "SourceInfo", "StreamLost", "open_source",
+           "read_image", "to_bgr8"]
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://")
-FALLBACK_FPS = 30.0
 _END = object()  # the decode thread's "no more frames"
 
 
@@ -41,6 +43,35 @@ class Frame:
     name: str = ""
 
 
+@dataclass(frozen=True)
+class SourceInfo:
+    """What a source is, so callers never ask its class: rate, size, length, kind.
+
+    `fps` is None when a live device does not say; `size` (w, h) is the first frame's, None
+    until one is read; `frame_count` is None when unknown (live) or a container's guess;
+    `live` sources keep only the newest frame; `still` sources are images read one result per
+    file, without tracking; `folder` is a folder of images (one output file per image).
+    """
+
+    fps: float | None = None
+    size: tuple[int, int] | None = None
+    frame_count: int | None = None
+    live: bool = False
+    still: bool = False
+    folder: bool = False
+
+
+def sane_fps(fps: float | None) -> float | None:
+    """A reported frame rate if it is believable, else None (OpenCV says 0, NaN or 90000).
+
+    >>> sane_fps(29.97), sane_fps(0.0), sane_fps(float("nan")), sane_fps(90000.0)
+    (29.97, None, None, None)
+    """
+    if fps is None or not math.isfinite(fps) or not 0 < fps <= 1000:
+        return None
+    return float(fps)
+
+
 class StreamLost(UserError):
     """A live source stopped sending frames and reconnecting did not bring it back."""
 
@@ -50,12 +81,21 @@ class Source:
 
     name: str = ""
     live: bool = False
+    still: bool = False
+    folder: bool = False
     fps: float | None = None
     size: tuple[int, int] | None = None  # (w, h) of the first frame
+    frame_count: int | None = None
     errors: list[str]  # files that were skipped, one line each (image folders only)
 
     def __init__(self) -> None:
         self.errors = []
+
+    @property
+    def info(self) -> SourceInfo:
+        """What this source is, as it knows it now (live sizes are known after the first frame)."""
+        return SourceInfo(fps=self.fps, size=self.size, frame_count=self.frame_count,
+                          live=self.live, still=self.still, folder=self.folder)
 
     def __iter__(self) -> Iterator[Frame]:
         raise NotImplementedError
@@ -73,9 +113,12 @@ class Source:
         return f"{type(self).__name__}({self.name!r}, fps={self.fps}, size={self.size})"
 
 
-def open_source(spec: str, camera_size: tuple[int, int] | None = None, retries: int = 5,
-                timeout_s: float = 5.0) -> Source:
+def open_source(spec: str, camera_size: tuple[int, int] | None = None,
+                retries: int = RETRIES, timeout_s: float = 5.0,
+                on_error: Callable[[str], None] | None = None) -> Source:
     """Open what `spec` names: camera index, stream URL, folder, image, or video file.
+
+    `on_error` hears each file of a folder that cannot be read (it is skipped, not fatal).
 
     >>> src = open_source("0")                        # doctest: +SKIP  (first camera)
     >>> src = open_source("http://192.168.1.7:8080/video.mjpg")  # doctest: +SKIP  (phone)
@@ -93,7 +136,7 @@ def open_source(spec: str, camera_size: tuple[int, int] | None = None, retries: 
         return StreamSource(spec, retries=retries, timeout_s=timeout_s)
     path = Path(spec).expanduser()
     if path.is_dir():
-        return ImageFolderSource(path)
+        return ImageFolderSource(path, on_error=on_error)
     if not path.exists():
         raise UserError(f"no such file or folder: {spec} (for a camera pass its index, e.g. 0)")
     if path.suffix.lower() in IMAGE_EXTS:
@@ -104,81 +147,11 @@ def open_source(spec: str, camera_size: tuple[int, int] | None = None, retries: 
 # ----------------------------------------------------------------------------------- images
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """Read an image file as BGR uint8, whatever its depth and channels.
-
-    Transparent pixels become white paper, greyscale becomes BGR, 16-bit and float images are
-    stretched to 0-255 by their range. JPEG rotation (EXIF) is applied. Unreadable => UserError.
-
-    >>> read_image("page.png").shape                   # doctest: +SKIP
-    (480, 640, 3)
-    """
-    path = Path(path)
-    if not path.is_file():
-        what = "is a folder, not an image" if path.is_dir() else "does not exist"
-        raise UserError(f"{path} {what}")
-    try:
-        data = np.fromfile(path, np.uint8)  # not cv2.imread: it cannot open non-ASCII paths
-    except OSError as e:
-        raise UserError(f"cannot read {path}: {e.strerror or e}") from e
-    if data.size == 0:
-        raise UserError(f"{path} is an empty file (0 bytes), not an image")
-    is_jpeg = data[:3].tobytes() == b"\xff\xd8\xff"
-    # IMREAD_UNCHANGED keeps alpha and depth but ignores EXIF rotation, which phone JPEGs need.
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR if is_jpeg else cv2.IMREAD_UNCHANGED)
-    if image is None or image.size == 0:
-        raise UserError(f"cannot decode {path} as an image: the file is damaged or not really a "
-                        f"{path.suffix.lstrip('.').upper() or 'image'}; re-save it as PNG or JPEG")
-    return to_bgr8(image)
-
-
-def to_bgr8(image: np.ndarray) -> np.ndarray:
-    """Any decoded image (grey, grey+alpha, BGR, BGRA; 8/16-bit or float) as BGR uint8."""
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
-    alpha = None
-    if image.ndim == 3 and image.shape[2] in (2, 4):
-        alpha = _alpha01(image[:, :, -1])
-        image = image[:, :, :-1]
-    if image.dtype != np.uint8:
-        image = _stretch8(image, None if alpha is None else alpha > 0)
-    if image.ndim == 2 or image.shape[2] == 1:
-        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    if alpha is not None:
-        # Transparent background is the paper: composite onto white.
-        a = alpha[:, :, None]
-        image = (image.astype(np.float32) * a + 255.0 * (1.0 - a) + 0.5).astype(np.uint8)
-    return np.ascontiguousarray(image)
-
-
-def _alpha01(alpha: np.ndarray) -> np.ndarray:
-    """Alpha as float32 in [0, 1]; integer alpha is scaled by its type's full range."""
-    if np.issubdtype(alpha.dtype, np.integer):
-        return alpha.astype(np.float32) / float(np.iinfo(alpha.dtype).max)
-    return np.clip(np.nan_to_num(alpha.astype(np.float32)), 0.0, 1.0)
-
-
-def _stretch8(image: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-    """Scale a 16-bit/float image to uint8 by its value range (over `mask`, the opaque pixels).
-
-    Float images already in [0, 1] are taken as they are, so paper stays paper-coloured.
-    """
-    values = np.nan_to_num(image.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
-    sample = values[mask] if mask is not None and mask.any() else values
-    lo, hi = float(sample.min()), float(sample.max())
-    if not np.issubdtype(image.dtype, np.integer) and lo >= 0.0 and hi <= 1.0:
-        lo, hi = 0.0, 1.0
-    elif hi <= lo:  # a flat image has no range: fall back to the type's own range
-        if np.issubdtype(image.dtype, np.integer):
-            lo, hi = 0.0, float(np.iinfo(image.dtype).max)
-        else:
-            lo, hi = lo - 1.0, lo
-    out = (values - lo) * (255.0 / (hi - lo))
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
-
-
 class ImageSource(Source):
     """One image file as one frame."""
+
+    still = True
+    frame_count = 1
 
     def __init__(self, path: str | Path) -> None:
         super().__init__()
@@ -204,6 +177,9 @@ class ImageFolderSource(Source):
     passed to `on_error`. Files are decoded one ahead on a background thread.
     """
 
+    still = True
+    folder = True
+
     def __init__(self, folder: str | Path,
                  on_error: Callable[[str], None] | None = None) -> None:
         super().__init__()
@@ -220,6 +196,7 @@ class ImageFolderSource(Source):
         if not self.paths:
             raise UserError(f"no images in folder {folder} (looked for "
                             f"{', '.join(sorted(IMAGE_EXTS))})")
+        self.frame_count = len(self.paths)
         self._reader: _Prefetcher | None = None
 
     def _read_all(self) -> Iterator[Frame | str]:
@@ -349,10 +326,9 @@ class VideoFileSource(Source):
                             "its codec is not supported (try re-encoding it as H.264 .mp4)")
         self._cap = cap
         self._first = to_bgr8(first)
-        fps = cap.get(cv2.CAP_PROP_FPS)
-        self.fps = float(fps) if math.isfinite(fps) and 0 < fps <= 1000 else FALLBACK_FPS
+        self.fps = sane_fps(cap.get(cv2.CAP_PROP_FPS)) or FALLBACK_FPS
         self.size = (self._first.shape[1], self._first.shape[0])
-        self.frame_count = max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
+        self.frame_count = max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)) or None
         self._reader: _Prefetcher | None = None
         self._lock = threading.Lock()
 
@@ -428,7 +404,7 @@ class _LiveSource(Source):
     advice = "check the device"
     retry_first_open = True  # a wrong camera index should fail at once, not after the back-off
 
-    def __init__(self, retries: int = 5, timeout_s: float = 5.0, backoff_s: float = 0.25,
+    def __init__(self, retries: int = RETRIES, timeout_s: float = 5.0, backoff_s: float = 0.25,
                  backoff_max_s: float = 4.0, bad_reads: int = 3) -> None:
         super().__init__()
         self.retries, self.timeout_s = max(0, int(retries)), float(timeout_s)
@@ -608,8 +584,7 @@ class CameraSource(_LiveSource):
             cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.requested_size[0])
             cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.requested_size[1])
         cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # the newest frame, not the driver's backlog
-        fps = cap.get(cv2.CAP_PROP_FPS)
-        self.fps = float(fps) if math.isfinite(fps) and 0 < fps <= 1000 else None
+        self.fps = sane_fps(cap.get(cv2.CAP_PROP_FPS))
         return cap
 
 
@@ -631,6 +606,5 @@ class StreamSource(_LiveSource):
         if not cap.isOpened():
             cap.release()
             return None
-        fps = cap.get(cv2.CAP_PROP_FPS)
-        self.fps = float(fps) if math.isfinite(fps) and 0 < fps <= 1000 else None
+        self.fps = sane_fps(cap.get(cv2.CAP_PROP_FPS))
         return cap

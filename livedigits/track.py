@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from livedigits.boxes import greedy_match, iou_matrix
 from livedigits.detections import Detections
 
 ALPHA = 0.5  # how far the reported box moves towards each new detection (1 = no smoothing)
@@ -142,7 +143,7 @@ class Tracker:
         if not self._tracks or not len(boxes):
             return []
         pred = np.array([t.predicted() for t in self._tracks])
-        iou = _iou(pred, boxes)
+        iou = iou_matrix(pred, boxes)
         size_t, size_d = _size(pred), _size(boxes)
         scale = (size_t[:, None] + size_d[None, :]) / 2
         ct, cd = _centres(pred), _centres(boxes)
@@ -152,16 +153,7 @@ class Tracker:
         near = (dist < MAX_CENTRE_DIST) & (ratio <= MAX_SIZE_RATIO)
         score = np.where(iou >= self.iou_threshold, 1.0 + iou,
                          np.where(near, 1.0 - dist / MAX_CENTRE_DIST, -np.inf))
-        ti, di = np.nonzero(np.isfinite(score))
-        order = np.argsort(-score[ti, di], kind="stable")
-        used_t, used_d, pairs = set(), set(), []
-        for k in order.tolist():
-            a, b = int(ti[k]), int(di[k])
-            if a not in used_t and b not in used_d:
-                used_t.add(a)
-                used_d.add(b)
-                pairs.append((a, b))
-        return pairs
+        return greedy_match(score)
 
     def _report(self, tracks: list[Track]) -> Detections:
         if not tracks:
@@ -180,14 +172,3 @@ def _centres(b: np.ndarray) -> np.ndarray:
 def _size(b: np.ndarray) -> np.ndarray:
     """A box's size for distances: its longer side, at least 1 px so empty boxes still compare."""
     return np.maximum(np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]), 1.0)
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Intersection over union (len(a), len(b)); 0 where both boxes are empty."""
-    wh = np.clip(np.minimum(a[:, None, 2:], b[None, :, 2:])
-                 - np.maximum(a[:, None, :2], b[None, :, :2]), 0.0, None)
-    inter = wh[..., 0] * wh[..., 1]
-    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0.0, None), axis=1)
-    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0.0, None), axis=1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)

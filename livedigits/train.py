@@ -16,19 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
-from livedigits.augment import NOT_A_DIGIT, augment_batch
+from livedigits.augment import augment_batch
 from livedigits.classify import import_tensorflow
-from livedigits.data import Mnist, default_mnist_path, load_mnist
-from livedigits.negatives import make_negatives
+from livedigits.data import Mnist
+from livedigits.negatives import EVAL_NEG_SEED, eval_negatives, make_negatives
 from livedigits.preprocess import to_model_input
+from livedigits.spec import INPUT_SHAPE, NOT_A_DIGIT, NUM_CLASSES
 
 tf = import_tensorflow()
 
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
-
-NUM_CLASSES = 11
-EVAL_NEG_SEED = 20_211_114  # the held-out negative set: its own seed, MNIST *test* digits
 
 
 @dataclass
@@ -57,21 +55,9 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores"
 
 
-def load_data(path: str | Path | None) -> Mnist:
-    """MNIST from `path`, else the shared file, else (only then) Keras' own download."""
-    if path is not None:
-        return load_mnist(path)
-    found = default_mnist_path()
-    if found is not None:
-        return load_mnist(found)
-    (xtr, ytr), (xte, yte) = keras.datasets.mnist.load_data()
-    return Mnist(xtr, ytr.astype(np.int64), xte, yte.astype(np.int64), "keras.datasets.mnist",
-                 None)
-
-
 def build_model() -> keras.Model:
     """A compact CNN: 5x5 conv, two 3x3 stages, then a linear read-out; ~104k parameters."""
-    inp = keras.Input((28, 28, 1), name="digit")
+    inp = keras.Input(INPUT_SHAPE, name="digit")
     x = inp
     for filters, kernel, pool in ((16, 5, True), (32, 3, False), (32, 3, True),
                                   (64, 3, False), (64, 3, False)):
@@ -92,7 +78,7 @@ def fold_batchnorm(model: keras.Model) -> keras.Model:
 
     Inference then runs one conv + bias + ReLU per stage instead of four ops.
     """
-    inp = keras.Input((28, 28, 1), name="digit")
+    inp = keras.Input(INPUT_SHAPE, name="digit")
     x = inp
     pending = None
     new_layers = []
@@ -151,11 +137,6 @@ def predict_probs(model: keras.Model, digits: np.ndarray, batch: int = 1024) -> 
     return np.concatenate(out) if out else np.zeros((0, NUM_CLASSES), np.float32)
 
 
-def eval_negatives(data: Mnist, n: int = 5000) -> np.ndarray:
-    """The held-out negative set: never trained on (own seed, built from MNIST test digits)."""
-    return make_negatives(n, data.x_test, seed=EVAL_NEG_SEED)
-
-
 def train(data: Mnist, out_dir: Path, name: str, settings: TrainSettings) -> dict:
     """Train, fold, evaluate and save `out_dir/name.keras` with `out_dir/name.json`."""
     keras.utils.set_random_seed(settings.seed)
@@ -196,7 +177,7 @@ def train(data: Mnist, out_dir: Path, name: str, settings: TrainSettings) -> dic
 
     probs = predict_probs(shipped, data.x_test)
     test_acc = float((probs.argmax(1) == data.y_test).mean())
-    neg = eval_negatives(data, 500 if settings.quick else 5000)
+    neg = eval_negatives(data.x_test, 500 if settings.quick else 5000)
     neg_pred = predict_probs(shipped, neg).argmax(1)
     far = float((neg_pred != NOT_A_DIGIT).mean())
 

@@ -133,7 +133,7 @@ def test_model_predict_classifier_reads_like_the_compiled_one(classifier):
     from livedigits.detect import detect
     from livedigits.preprocess import to_mnist
 
-    crops = np.stack([to_mnist(m) for m in detect(render_page(12, seed=3)).masks])
+    crops = np.stack([to_mnist(m) for m in detect(render_page(12, seed=3)).detections.data["mask"]])
     assert len(crops) >= 8
     swapped = KerasPredictClassifier(MODEL, warm_up=False)
     a, b = classifier.predict(crops), swapped.predict(crops)

@@ -8,14 +8,7 @@ from click.testing import CliRunner
 
 from livedigits.cli import main
 from tests.conftest import MODEL
-
-
-def one_error_line(res, *words: str) -> None:
-    assert res.exit_code != 0
-    lines = res.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("livedigits: error:"), res.output
-    for w in words:
-        assert w in lines[0]
+from tests.helpers import invoke_run, one_error_line
 
 
 @pytest.mark.parametrize("args, words", [
@@ -49,7 +42,7 @@ def test_output_may_not_overwrite_the_input(tmp_path):
     video.write_bytes(Path("samples/plain_480p.mp4").read_bytes())
     size = video.stat().st_size
     for option in ("--output", "--json"):
-        res = CliRunner().invoke(main, ["run", str(video), "--no-display", option, str(video)])
+        res = invoke_run(str(video), option, str(video))
         one_error_line(res, "overwrite the input")
     assert video.stat().st_size == size
 
@@ -59,7 +52,7 @@ def test_folder_output_that_is_a_file(tmp_path):
     folder.mkdir()
     (folder / "a.png").write_bytes(Path("samples/README.md").read_bytes())
     out.write_text("")
-    res = CliRunner().invoke(main, ["run", str(folder), "--no-display", "--output", str(out)])
+    res = invoke_run(str(folder), "--output", str(out))
     one_error_line(res, "is a file")
 
 

@@ -90,10 +90,10 @@ def test_masks_hold_only_their_own_ink():
     b = np.array([[140, 100], [170, 100], [170, 200]], np.int32)  # ... whose box B's hook enters
     cv2.polylines(img, [a, b], False, 20, 5)
     blobs = detect(img)
-    assert len(blobs.masks) == 2
+    assert len(blobs.detections.data["mask"]) == 2
     left = int(np.argmin(blobs.detections.xyxy[:, 0]))
     x0, y0, x1, y1 = blobs.detections.xyxy[left]
-    mask = blobs.masks[left]
+    mask = blobs.detections.data["mask"][left]
     assert mask.shape == (y1 - y0, x1 - x0)
     hook = mask[: 8, 140 - x0 :]  # where B's hook crosses A's box
     assert hook.max() == 0 and mask.max() == 255
@@ -128,10 +128,10 @@ def test_touching_digits_are_offered_whole_and_split():
     img = np.full((300, 400), 230, np.uint8)
     cv2.putText(img, "0", (100, 200), cv2.FONT_HERSHEY_SIMPLEX, 3, 20, 7)
     cv2.putText(img, "0", (140, 200), cv2.FONT_HERSHEY_SIMPLEX, 3, 20, 7)  # touches the first
-    blobs = detect(img)
-    assert len(blobs.detections) == 3
-    assert blobs.whole.tolist().count(True) == 1 and (blobs.split >= 0).all()
-    halves = blobs.detections[~blobs.whole].xyxy
+    det = detect(img).detections
+    assert len(det) == 3
+    assert det.data["whole"].tolist().count(True) == 1 and (det.data["split"] >= 0).all()
+    halves = det[~det.data["whole"]].xyxy
     assert halves[0, 2] <= halves[1, 0] + 3  # side by side, cut near the touching point
 
 

@@ -5,17 +5,12 @@ import json
 import cv2
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from livedigits.cli import main
 from livedigits.pipeline import Pipeline, PipelineSettings
 from tests.conftest import FakeClassifier, page, realworld_cases
+from tests.helpers import invoke_run as invoke
 
 REAL = realworld_cases()
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(main, ["run", *args, "--no-display"])
 
 
 def last_reading(res) -> str:

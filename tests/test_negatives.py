@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from livedigits import negatives
-from livedigits.augment import NOT_A_DIGIT, augment_batch, camera, classic
+from livedigits.augment import augment_batch, camera, classic
+from livedigits.spec import NOT_A_DIGIT
 
 
 @pytest.mark.parametrize("kind", sorted(negatives.KINDS))

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from livedigits.detections import Detections
-from livedigits.pipeline import Pipeline, PipelineSettings, make_crops, upright
+from livedigits.pipeline import Pipeline, PipelineSettings
+from livedigits.preprocess import make_crops, upright
 from tests.conftest import FakeClassifier, page
 
 ROW = (("2", 80, 220), ("0", 150, 220), ("2", 220, 220), ("1", 290, 220))
@@ -78,3 +79,30 @@ def test_resolve_splits(whole_ok, expect):
     whole = np.array([False, True, False, False])
     accepted = np.array([True, whole_ok, True, True])
     assert resolve_splits(split, whole, accepted).tolist() == expect
+
+
+def test_finish_leaves_the_prepared_frame_as_it_was():
+    p = Pipeline(FakeClassifier(4), PipelineSettings(track=False))
+    prepared = p.prepare(page(digits=ROW))
+    before = prepared.detections.digit.copy()
+    result = p.finish(prepared)
+    assert (prepared.detections.digit == before).all() and (before == -1).all()
+    assert result.detections.digit.tolist() == [4, 4, 4, 4]
+
+
+def test_each_read_digit_keeps_its_own_crop():
+    result = Pipeline(FakeClassifier(), PipelineSettings(track=False)).process(page(digits=ROW))
+    raw = result.raw
+    assert raw.data["crop"].shape == (len(raw), 28, 28) and len(raw.data["mask"]) == len(raw)
+    for (x0, y0, x1, y1), mask in zip(raw.xyxy, raw.data["mask"], strict=True):
+        assert mask.shape == (y1 - y0, x1 - x0)
+
+
+def test_detections_data_is_sliced_with_the_rows():
+    d = Detections(np.array([[0, 0, 10, 20], [30, 0, 40, 20], [50, 0, 60, 20]]),
+                   digit=[7, 1, 4]).with_data(crop=np.arange(3) * 10, name=["a", "b", "c"])
+    kept = d[np.array([True, False, True])]
+    assert kept.data["crop"].tolist() == [0, 20] and kept.data["name"] == ["a", "c"]
+    assert d[1].data["name"] == ["b"] and d[::2].digit.tolist() == [7, 4]
+    with pytest.raises(ValueError):
+        Detections(np.zeros((2, 4)), data={"crop": [1]})

@@ -19,19 +19,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from livedigits.cli import main
 from livedigits.detect import detect
 from livedigits.detections import Detections
 from livedigits.numbers import line_angles, read_numbers, reading_order
-from livedigits.pipeline import Pipeline, make_crops
-from livedigits.preprocess import to_mnist
+from livedigits.pipeline import Pipeline
+from livedigits.preprocess import make_crops, to_mnist
 from livedigits.sinks import VideoSink
 from livedigits.track import Tracker
 from tests.conftest import ROOT, FakeClassifier, read_video
+from tests.helpers import error_lines, invoke_run, read_jsonl
 from tests.streaming import MjpegServer
 
 HYPO = settings(max_examples=40, deadline=None, derandomize=True,
@@ -96,11 +95,12 @@ def check_blobs(blobs, shape: tuple[int, ...]) -> None:
     """Boxes lie inside the frame and are not empty; one binary mask per box, of its size."""
     h, w = shape[:2]
     xyxy = blobs.detections.xyxy
-    assert len(blobs.masks) == len(xyxy)
+    masks = blobs.detections.data["mask"]
+    assert len(masks) == len(xyxy)
     assert ((xyxy[:, 0] >= 0) & (xyxy[:, 1] >= 0)).all()
     assert ((xyxy[:, 2] <= w) & (xyxy[:, 3] <= h)).all()
     assert ((xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])).all()
-    for (x0, y0, x1, y1), mask in zip(xyxy, blobs.masks, strict=True):
+    for (x0, y0, x1, y1), mask in zip(xyxy, masks, strict=True):
         assert mask.dtype == np.uint8 and mask.shape == (y1 - y0, x1 - x0)
         assert set(np.unique(mask).tolist()) <= {0, 255} and mask.any()
 
@@ -227,7 +227,7 @@ def test_pipeline_takes_frames_that_change_size_mid_stream(specs):
         h, w = shape
         xyxy = result.detections.xyxy
         assert ((xyxy[:, :2] >= 0) & (xyxy[:, 2:] <= [w, h])).all(), (shape, xyxy)
-        assert len(result.crops) == len(result.raw)
+        assert result.raw.data["crop"].shape == (len(result.raw), 28, 28)
         json.dumps(result.to_json())  # the JSON Lines record always serialises
 
 
@@ -243,20 +243,9 @@ class FastClassifier(FakeClassifier):
         self.device = "fake"
 
 
-@pytest.fixture()
-def fast_model(monkeypatch):
-    monkeypatch.setattr("livedigits.classify.Classifier", FastClassifier)
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(main, ["run", *args, "--no-display"])
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    """The records of a JSON Lines file, which must hold complete lines only."""
-    text = path.read_text() if path.exists() else ""
-    assert text == "" or text.endswith("\n")
-    return [json.loads(line) for line in text.splitlines()]
+def invoke(*args: str, classifier=None):
+    """`livedigits run ARGS` with the stand-in classifier (no TensorFlow)."""
+    return invoke_run(*args, classifier=classifier or FastClassifier())
 
 
 def assert_consecutive(recs: list[dict]) -> None:
@@ -289,7 +278,7 @@ def sample_avi(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_truncated_sample_mp4_is_one_error_line(tmp_path, fast_model, seed):
+def test_truncated_sample_mp4_is_one_error_line(tmp_path, seed):
     data = SAMPLE.read_bytes()
     cut = random.Random(seed).randrange(0, data.find(b"moov"))  # index at the end, cut away
     path = tmp_path / "cut.mp4"
@@ -300,7 +289,7 @@ def test_truncated_sample_mp4_is_one_error_line(tmp_path, fast_model, seed):
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
-def test_truncated_avi_reads_its_good_frames(sample_avi, tmp_path, fast_model, seed):
+def test_truncated_avi_reads_its_good_frames(sample_avi, tmp_path, seed):
     data = sample_avi.read_bytes()
     first = data.find(b"00dc")
     first_end = first + 8 + int.from_bytes(data[first + 4: first + 8], "little")
@@ -314,7 +303,7 @@ def test_truncated_avi_reads_its_good_frames(sample_avi, tmp_path, fast_model, s
     assert_consecutive(recs)
 
 
-def test_avi_cut_inside_its_first_frame_is_one_error_line(sample_avi, tmp_path, fast_model):
+def test_avi_cut_inside_its_first_frame_is_one_error_line(sample_avi, tmp_path):
     data = sample_avi.read_bytes()
     path = tmp_path / "cut.avi"
     path.write_bytes(data[: data.find(b"00dc") + 300])
@@ -346,7 +335,7 @@ def _garbage_stream(avi: bytes) -> bytes:
      .tobytes()[:40], ("half.png",)),
 ], ids=["unknown-codec", "garbage-stream", "zero-byte-video", "zero-byte-image", "text-as-jpg",
         "truncated-png"])
-def test_undecodable_files_are_one_error_line(sample_avi, tmp_path, fast_model, name, make,
+def test_undecodable_files_are_one_error_line(sample_avi, tmp_path, name, make,
                                               words):
     path = tmp_path / name
     path.write_bytes(make(sample_avi.read_bytes()))
@@ -359,7 +348,7 @@ def test_undecodable_files_are_one_error_line(sample_avi, tmp_path, fast_model, 
 @pytest.mark.parametrize(("name", "ext"), [("page.jpg", ".png"), ("page.png", ".jpg"),
                                            ("page.mp4", ".jpg")],
                          ids=["png-named-jpg", "jpeg-named-png", "jpeg-named-mp4"])
-def test_image_with_the_wrong_extension_still_reads(tmp_path, fast_model, name, ext):
+def test_image_with_the_wrong_extension_still_reads(tmp_path, name, ext):
     path, js = tmp_path / name, tmp_path / "out.jsonl"
     path.write_bytes(cv2.imencode(ext, sample_frames(1)[0])[1].tobytes())
     res = invoke(str(path), "--json", str(js))
@@ -370,7 +359,7 @@ def test_image_with_the_wrong_extension_still_reads(tmp_path, fast_model, name, 
         assert recs[0]["detections"]  # the sample's digits were seen
 
 
-def test_folder_with_broken_files_reads_the_others(tmp_path, fast_model):
+def test_folder_with_broken_files_reads_the_others(tmp_path):
     good = sample_frames(1)[0]
     folder = tmp_path / "pages"
     folder.mkdir()
@@ -408,13 +397,11 @@ def test_folder_with_broken_files_reads_the_others(tmp_path, fast_model):
 FAKE_CLI = """
 import sys, time
 import numpy as np
-import livedigits.classify as classify
 from livedigits.classify import Prediction
 
 class Fake:
-    def __init__(self, path=None, warm_up=True):
-        self.load_ms = self.warmup_ms = 0.0
-        self.device = "fake"
+    load_ms = warmup_ms = 0.0
+    device = "fake"
 
     def predict(self, crops):
         time.sleep(DELAY)
@@ -422,9 +409,8 @@ class Fake:
         return Prediction(np.full(n, 7), np.full(n, 0.99, np.float32),
                           np.zeros((n, 11), np.float32))
 
-classify.Classifier = Fake
 from livedigits.cli import main
-main(sys.argv[1:], prog_name="livedigits")
+main(sys.argv[1:], prog_name="livedigits", obj={"classifier": Fake()})
 """
 
 
@@ -455,11 +441,6 @@ def finish(proc: subprocess.Popen, timeout: float = 60.0) -> tuple[int, str]:
 
 def cli(*args: str, timeout: float = 60.0) -> tuple[int, str]:
     return finish(start_cli(*args), timeout)
-
-
-def error_lines(err: str) -> list[str]:
-    assert "Traceback" not in err, err
-    return [ln for ln in err.splitlines() if ln.startswith("livedigits: error")]
 
 
 def stream_frames(n: int = 10) -> list[np.ndarray]:

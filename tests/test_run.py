@@ -10,19 +10,11 @@ from click.testing import CliRunner
 from livedigits.cli import main
 from livedigits.sinks import VideoSink
 from tests.conftest import page, read_video, realworld_cases
+from tests.helpers import invoke_run as invoke
+from tests.helpers import read_jsonl as jsonl
 from tests.streaming import MjpegServer, free_port
 
 REAL = realworld_cases()
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(main, ["run", *args, "--no-display"])
-
-
-def jsonl(path) -> list[dict]:
-    text = path.read_text()
-    assert text == "" or text.endswith("\n")  # complete lines only
-    return [json.loads(line) for line in text.splitlines()]
 
 
 def check_schema(rec: dict) -> None:

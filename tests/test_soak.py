@@ -6,7 +6,6 @@ Each test prints its resident-memory samples (`-s` shows them) for the README.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -20,6 +19,7 @@ import pytest
 
 from livedigits.pipeline import Pipeline
 from tests.conftest import ROOT, read_video
+from tests.helpers import read_jsonl
 from tests.streaming import MjpegServer
 
 pytestmark = pytest.mark.slow
@@ -87,12 +87,6 @@ def test_pipeline_memory_and_tracks_stay_bounded(classifier):
 def default_sigint() -> None:
     """In the child: SIGINT stops it even when this test runs as a background job (ignored)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    text = path.read_text()
-    assert text == "" or text.endswith("\n")  # only complete lines
-    return [json.loads(line) for line in text.splitlines()]
 
 
 @pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="needs /proc (Linux)")
