@@ -19,6 +19,7 @@ demo: install
 
 test: install
 	$(BIN)/ruff check livedigits tests benchmarks
+	$(BIN)/mypy livedigits
 	$(BIN)/python -m pytest -q
 
 soak: install
@@ -29,6 +30,7 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check livedigits tests benchmarks
+	$(BIN)/mypy livedigits
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache demo.mp4 demo.jsonl

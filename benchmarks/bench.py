@@ -241,7 +241,7 @@ def write_page_video(page: np.ndarray, path: Path, frames: int, seed: int = 0) -
     """A short mp4v clip of a page: each frame shifted by a pixel or two, with sensor noise."""
     h, w = page.shape[:2]
     rng = np.random.default_rng(seed)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 15.0, (w, h))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 15.0, (w, h))
     try:
         for i in range(frames):
             m = np.float32([[1, 0, (i % 5) - 2], [0, 1, (i % 3) - 1]])

@@ -29,7 +29,8 @@ class Group(click.Group):
             click.echo("livedigits: stopped", err=True)
             sys.exit(1)
         except click.ClickException as e:  # a usage mistake: say it in one line
-            hint = f" (see `{e.ctx.command_path} --help`)" if getattr(e, "ctx", None) else ""
+            ctx = getattr(e, "ctx", None)
+            hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
             click.echo(f"livedigits: error: {e.format_message()}{hint}", err=True)
             sys.exit(e.exit_code)
 

@@ -37,7 +37,7 @@ def default_mnist_path() -> Path | None:
     """The first `mnist.npz` found: $LIVEDIGITS_MNIST, then `../shared/data/` beside the checkout
     or beside the working directory. None when there is none (callers may then download)."""
     here = Path(__file__).resolve().parents[1]
-    candidates = [os.environ.get(ENV_VAR)]
+    candidates: list[str | Path | None] = [os.environ.get(ENV_VAR)]
     candidates += [here.parent / "shared/data/mnist.npz",
                    Path.cwd().parent / "shared/data/mnist.npz"]
     for c in candidates:

@@ -239,7 +239,7 @@ def _has_hole(mask: np.ndarray) -> bool:
     """Whether ink encloses paper: what tells a thick 0, 6, 8 or 9 from a filled blot."""
     paper = np.pad(~mask, 1, constant_values=True).view(np.uint8)
     n, labels = cv2.connectedComponents(paper, connectivity=4)
-    return n > 2 and np.count_nonzero(labels > 1) >= 0.02 * mask.size
+    return bool(n > 2 and np.count_nonzero(labels > 1) >= 0.02 * mask.size)
 
 
 def _is_blot(mask: np.ndarray) -> bool:

@@ -189,15 +189,15 @@ def _page_order(xyxy: np.ndarray, centers: np.ndarray, lines: list[Line]) -> lis
     np.maximum.at(bottom, label, b[:, 3])
     np.minimum.at(left, label, b[:, 0])
     mid_y = np.bincount(label, centers[:, 1]) / np.bincount(label)
-    top, bottom, left = top.tolist(), bottom.tolist(), left.tolist()
+    tops, bottoms, lefts = top.tolist(), bottom.tolist(), left.tolist()
     rows: list[list[int]] = []
     for i in np.argsort(mid_y, kind="stable").tolist():
         if rows:
             a = rows[-1][0]
-            overlap = min(bottom[i], bottom[a]) - max(top[i], top[a])
-            shorter = max(min(bottom[i] - top[i], bottom[a] - top[a]), 1.0)
+            overlap = min(bottoms[i], bottoms[a]) - max(tops[i], tops[a])
+            shorter = max(min(bottoms[i] - tops[i], bottoms[a] - tops[a]), 1.0)
             if overlap >= ROW_OVERLAP * shorter:
                 rows[-1].append(i)
                 continue
         rows.append([i])
-    return [lines[i] for row in rows for i in sorted(row, key=lambda k: left[k])]
+    return [lines[i] for row in rows for i in sorted(row, key=lambda k: lefts[k])]

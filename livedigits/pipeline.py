@@ -107,7 +107,7 @@ class Pipeline:
         t0 = time.perf_counter()
         det = detect_scaled(image, self.settings.detector, self.settings.max_side).detections
         t1 = time.perf_counter()
-        det = det.with_data(crop=make_crops(det.data["mask"], line_angles(det)))
+        det = det.with_data(crop=make_crops(list(det.data["mask"]), line_angles(det)))
         t2 = time.perf_counter()
         return Prepared(det, {"detect": (t1 - t0) * 1e3, "preprocess": (t2 - t1) * 1e3})
 
@@ -116,11 +116,11 @@ class Pipeline:
         t2 = time.perf_counter()
         det = prepared.detections
         if len(det):
-            pred = self.model.predict(det.data["crop"])
+            pred = self.model.predict(np.asarray(det.data["crop"]))
             det = det.replace(digit=pred.digit, confidence=pred.confidence)
         t3 = time.perf_counter()
         keep = (det.digit != NOT_A_DIGIT) & (det.confidence >= self.settings.min_confidence)
-        keep = resolve_splits(det.data["split"], det.data["whole"], keep)
+        keep = resolve_splits(np.asarray(det.data["split"]), np.asarray(det.data["whole"]), keep)
         raw = det[keep]
         tracked = self.tracker.update(raw) if self.tracker is not None else raw
         t4 = time.perf_counter()

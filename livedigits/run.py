@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import click
 import cv2
@@ -97,7 +97,7 @@ class StopSignals:
         self.signum: int | None = None
         self._writing = False
         self._held = False
-        self._old: dict[int, object] = {}
+        self._old: dict[int, Any] = {}
 
     def __enter__(self) -> StopSignals:
         if threading.current_thread() is threading.main_thread():
@@ -241,7 +241,7 @@ def loop(source: Source, pipeline: Pipeline, outputs: list[Output], window: Wind
                     out.write(frame, result, scene)
                 stages.update(draw=(t2 - t1) * 1e3, write=(time.perf_counter() - t2) * 1e3)
                 stats.add(stages)  # before a deferred stop, so the count matches the outputs
-            if window is not None and not window.show(scene):
+            if window is not None and scene is not None and not window.show(scene):
                 break
             if opts.max_frames is not None and stats.frames >= opts.max_frames:
                 break
@@ -395,7 +395,7 @@ class Progress:
     """A progress bar over a folder's files, on stderr; a skipped file is reported and counted."""
 
     def __init__(self) -> None:
-        self.bar = None
+        self.bar: Any = None  # click's ProgressBar, once the folder's size is known
 
     def start(self, length: int) -> None:
         self.bar = click.progressbar(length=length, label="reading images", file=sys.stderr)

@@ -19,6 +19,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -95,15 +96,15 @@ def score(predictions: Sequence[dict], truth: dict,
     which it is matched.
     """
     by_frame: dict[int, dict] = {}
-    for rec in predictions:
-        by_frame[int(rec["frame"])] = rec
+    for record in predictions:
+        by_frame[int(record["frame"])] = record
     gt_frames = sorted(truth["ground_truth"], key=lambda f: int(f["frame"]))
     n_gt = n_pred = n_match = n_right = n_num = n_num_digits = n_num_right = 0
     false = missing = 0
     last_label: dict[int, int] = {}
     flips = pairs = 0
     for frame in gt_frames:
-        rec = by_frame.get(int(frame["frame"]))
+        rec: dict | None = by_frame.get(int(frame["frame"]))
         if rec is None:
             missing += 1
             rec = {"detections": [], "numbers": []}
@@ -197,11 +198,12 @@ def load_predictions(path: str | Path) -> list[dict]:
         try:
             rec = json.loads(line)
             frame = int(rec["frame"])
-            dets = [{"box": [float(v) for v in d["box"]], "digit": int(d["digit"])}
-                    for d in rec.get("detections", [])]
+            dets: list[dict[str, Any]] = [
+                {"box": [float(v) for v in d["box"]], "digit": int(d["digit"])}
+                for d in rec.get("detections", [])]
             nums = [{"box": [float(v) for v in n_["box"]], "text": str(n_["text"])}
                     for n_ in rec.get("numbers", [])]
-            if any(len(d["box"]) != 4 for d in dets + nums):
+            if any(len(b["box"]) != 4 for b in dets + nums):
                 raise ValueError("a box is not [x, y, w, h]")
         except (ValueError, KeyError, TypeError, AttributeError) as e:
             raise UserError(f"{path}:{n}: not a livedigits JSON Lines record "

@@ -55,8 +55,8 @@ class VideoSink:
         self.size = (w, h)
         self.fps = sane_fps(fps) or FALLBACK_FPS
         self.frames = 0
-        writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*codec), self.fps,
-                                 self.size)
+        fourcc = cv2.VideoWriter.fourcc(*codec)
+        writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, self.size)
         if not writer.isOpened():
             writer.release()
             raise UserError(f"cannot write video {path}: OpenCV could not open it for writing "
@@ -122,7 +122,7 @@ class JsonlSink:
             if self._file is not None:
                 self._file.write(line.encode("utf-8"))
                 self._file.flush()
-            else:
+            elif self._text is not None:
                 self._text.write(line)
                 self._text.flush()
         except BrokenPipeError as e:
@@ -137,8 +137,10 @@ class JsonlSink:
         f, self._file, text, self._text = self._file, None, self._text, None
         if f is not None and self._owned:
             f.close()
-        elif f is not None or text is not None:
-            (f or text).flush()
+        elif f is not None:
+            f.flush()
+        elif text is not None:
+            text.flush()
 
     def __enter__(self) -> JsonlSink:
         return self

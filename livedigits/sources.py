@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import cv2
@@ -30,6 +31,7 @@ from livedigits.images import IMAGE_EXTS, read_image, to_bgr8
 __all__ = ["IMAGE_EXTS", "Frame", "Source", "SourceInfo", "StreamLost", "open_source",
            "read_image", "to_bgr8"]
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://")
+T = TypeVar("T")
 _END = object()  # the decode thread's "no more frames"
 
 
@@ -82,7 +84,7 @@ class Source:
     name: str = ""
     live: bool = False
     still: bool = False
-    folder: bool = False
+    is_folder: bool = False
     fps: float | None = None
     size: tuple[int, int] | None = None  # (w, h) of the first frame
     frame_count: int | None = None
@@ -95,7 +97,7 @@ class Source:
     def info(self) -> SourceInfo:
         """What this source is, as it knows it now (live sizes are known after the first frame)."""
         return SourceInfo(fps=self.fps, size=self.size, frame_count=self.frame_count,
-                          live=self.live, still=self.still, folder=self.folder)
+                          live=self.live, still=self.still, folder=self.is_folder)
 
     def __iter__(self) -> Iterator[Frame]:
         raise NotImplementedError
@@ -120,8 +122,8 @@ def open_source(spec: str, camera_size: tuple[int, int] | None = None,
 
     `on_error` hears each file of a folder that cannot be read (it is skipped, not fatal).
 
-    >>> src = open_source("0")                        # doctest: +SKIP  (first camera)
-    >>> src = open_source("http://192.168.1.7:8080/video.mjpg")  # doctest: +SKIP  (phone)
+    >>> src = open_source("0")  # the first camera        # doctest: +SKIP
+    >>> src = open_source("http://192.168.1.7:8080/video.mjpg")  # a phone  # doctest: +SKIP
     >>> with open_source("clip.mp4") as src:          # doctest: +SKIP
     ...     for frame in src:
     ...         print(frame.index, frame.time, frame.image.shape)
@@ -178,7 +180,7 @@ class ImageFolderSource(Source):
     """
 
     still = True
-    folder = True
+    is_folder = True
 
     def __init__(self, folder: str | Path,
                  on_error: Callable[[str], None] | None = None) -> None:
@@ -197,7 +199,7 @@ class ImageFolderSource(Source):
             raise UserError(f"no images in folder {folder} (looked for "
                             f"{', '.join(sorted(IMAGE_EXTS))})")
         self.frame_count = len(self.paths)
-        self._reader: _Prefetcher | None = None
+        self._reader: _Prefetcher[Frame | str] | None = None
 
     def _read_all(self) -> Iterator[Frame | str]:
         """Runs on the reader thread: a Frame per good file, an error line per bad one."""
@@ -233,14 +235,14 @@ class ImageFolderSource(Source):
 # ------------------------------------------------------------------------------ video files
 
 
-class _Prefetcher:
+class _Prefetcher(Generic[T]):
     """Runs a frame generator on a daemon thread into a bounded queue: producer works ahead.
 
     Nothing is dropped: the producer blocks while the queue is full. An exception in the producer
     is re-raised in the consumer. `stall_s` bounds how long the consumer waits for one item.
     """
 
-    def __init__(self, frames: Iterator[Frame], what: str, depth: int = 4,
+    def __init__(self, frames: Iterator[T], what: str, depth: int = 4,
                  stall_s: float = 30.0, on_exit: Callable[[], None] | None = None) -> None:
         self.what, self.stall_s, self.on_exit = what, stall_s, on_exit
         self._frames = frames
@@ -272,7 +274,7 @@ class _Prefetcher:
                 continue
         return False
 
-    def __iter__(self) -> Iterator[Frame]:
+    def __iter__(self) -> Iterator[T]:
         while not self._stop.is_set():
             deadline = time.monotonic() + self.stall_s
             while True:
@@ -324,20 +326,21 @@ class VideoFileSource(Source):
             cap.release()
             raise UserError(f"cannot decode the first frame of {path}: the file is damaged or "
                             "its codec is not supported (try re-encoding it as H.264 .mp4)")
-        self._cap = cap
-        self._first = to_bgr8(first)
+        self._cap: cv2.VideoCapture | None = cap
+        self._first: np.ndarray | None = to_bgr8(first)
         self.fps = sane_fps(cap.get(cv2.CAP_PROP_FPS)) or FALLBACK_FPS
-        self.size = (self._first.shape[1], self._first.shape[0])
+        self.size = (first.shape[1], first.shape[0])
         self.frame_count = max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)) or None
-        self._reader: _Prefetcher | None = None
+        self._reader: _Prefetcher[Frame] | None = None
         self._lock = threading.Lock()
 
     def _decode(self) -> Iterator[Frame]:
         """Runs on the decode thread, which alone touches the capture from here on."""
-        cap, image, index = self._cap, self._first, 0
+        cap, image, index, fps = self._cap, self._first, 0, self.fps or FALLBACK_FPS
         self._first = None
+        assert cap is not None  # released only by this thread's on_exit, or before it starts
         while image is not None:
-            yield Frame(index, index / self.fps, image)
+            yield Frame(index, index / fps, image)
             index += 1
             image = self._read_next(cap)
 
@@ -460,11 +463,11 @@ class _LiveSource(Source):
                                      f"{self._hang_s:.0f} s; {self.advice}")
                     break
                 self._cond.wait(timeout=0.1)
-            if self._seq:
+            if self._seq and self._image is not None:
                 h, w = self._image.shape[:2]
                 self.size = (w, h)
                 return
-            failure = self._failure
+            failure = self._failure or f"{self.what} sent no frame; {self.advice}"
         self.close()
         raise UserError(failure)
 
@@ -544,7 +547,7 @@ class _LiveSource(Source):
                                          f"{self._hang_s:.0f} s); {self.advice}")
                         break
                     self._cond.wait(timeout=0.1)
-                if self._seq != seen:
+                if self._seq != seen and self._image is not None:
                     seen, image, stamp = self._seq, self._image, self._stamp
                 elif self._failure is not None:
                     raise StreamLost(self._failure)

@@ -183,7 +183,7 @@ def _hull(alpha: np.ndarray, ox: float, oy: float) -> np.ndarray:
     pts = np.concatenate([np.stack([xs + dx, ys + dy], 1) for dx in (-0.5, 0.5)
                           for dy in (-0.5, 0.5)]).astype(np.float32)
     hull = cv2.convexHull(pts).reshape(-1, 2)
-    return hull + np.float32([ox, oy])
+    return hull + np.array([ox, oy], np.float32)
 
 
 def _free(rect: tuple[float, float, float, float], taken: list[tuple]) -> bool:
@@ -291,7 +291,7 @@ def build_scene(settings: SynthSettings, x_test: np.ndarray, y_test: np.ndarray)
                     cv2.putText(mask, text, (int(tx), int(ty)), cv2.FONT_HERSHEY_SIMPLEX, scale,
                                 255, max(1, round(unit)), cv2.LINE_AA)
                     cover_ = mask.astype(np.float32)[..., None] / 255.0
-                    sheet += cover_ * (np.float32([55, 55, 55]) - sheet)
+                    sheet += cover_ * (np.array([55, 55, 55], np.float32) - sheet)
                     taken.append(rect)
                     break
     for _ in range(s.smudges):
@@ -301,7 +301,7 @@ def build_scene(settings: SynthSettings, x_test: np.ndarray, y_test: np.ndarray)
         cv2.ellipse(blob, ((float(sx), float(sy)), (float(2 * ax), float(2 * ay)),
                            float(rng.uniform(0, 180))), 1.0, -1)
         blob = cv2.GaussianBlur(blob, (0, 0), 0.5 * ay + 2) * rng.uniform(0.12, 0.3)
-        colour = np.float32([230, 230, 225]) if board else np.float32([70, 75, 80])
+        colour = np.array([230, 230, 225] if board else [70, 75, 80], np.float32)
         sheet += blob[..., None] * (colour - sheet)
         taken.append((sx - ax, sy - ay, sx + ax, sy + ay))
     if s.pen:
@@ -310,7 +310,8 @@ def build_scene(settings: SynthSettings, x_test: np.ndarray, y_test: np.ndarray)
             px, py = rng.uniform(area[0], area[2] - pl), rng.uniform(area[1], area[3] - pt)
             rect = (px, py, px + pl, py + pt)
             if _free(rect, taken):
-                _draw_pen(rng, sheet, tuple(int(v) for v in rect), board)
+                x0, y0, x1, y1 = (int(v) for v in rect)
+                _draw_pen(rng, sheet, (x0, y0, x1, y1), board)
                 tilt_room = 0.2 * pl  # the pen is drawn turned by up to 20 degrees
                 taken.append((px - 10, py - tilt_room, px + pl + 10, py + pt + tilt_room))
                 break
@@ -324,7 +325,7 @@ def build_scene(settings: SynthSettings, x_test: np.ndarray, y_test: np.ndarray)
     for _ in range(s.numbers):
         n = int(rng.integers(s.digits_per_number[0], s.digits_per_number[1] + 1))
         h0 = rng.uniform(*s.digit_height)
-        ink = np.float32(_weighted(rng, inks))
+        ink = np.array(_weighted(rng, inks), np.float32)
         strokes = []
         for _ in range(n):
             idx = int(order[next_image])
@@ -390,7 +391,8 @@ def build_scene(settings: SynthSettings, x_test: np.ndarray, y_test: np.ndarray)
     camera["fast"] = rng.uniform(0.3, 0.6, 6)
     camera["shadow"] = rng.uniform(-1, 1, 4)
     camera["light"] = rng.uniform(0, 2 * np.pi, 2)
-    cast = np.float32([rng.uniform(0.88, 1.08), rng.uniform(0.95, 1.04), rng.uniform(0.92, 1.12)])
+    cast = np.array([rng.uniform(0.88, 1.08), rng.uniform(0.95, 1.04),
+                     rng.uniform(0.92, 1.12)], np.float32)
     motion = frozenset(int(i) for i in np.flatnonzero(rng.random(n) < s.motion_blur))
     return Scene(s, world.astype(np.float32), world_alpha, digits, numbers, camera, cast, motion)
 
@@ -429,13 +431,14 @@ def homography(scene: Scene, index: int) -> np.ndarray:
     zoom = 1.0 + s.zoom * wave(3, "zoom")
     tx, ty = s.tilt * wave(4, "tx"), s.tilt * wave(5, "ty")
     hw, hh = s.width / 2 / zoom, s.height / 2 / zoom
-    quad = np.float32([[-hw * (1 - ty), -hh * (1 - tx)], [hw * (1 - ty), -hh * (1 + tx)],
-                       [hw * (1 + ty), hh * (1 + tx)], [-hw * (1 + ty), hh * (1 - tx)]])
+    quad = np.array([[-hw * (1 - ty), -hh * (1 - tx)], [hw * (1 - ty), -hh * (1 + tx)],
+                       [hw * (1 + ty), hh * (1 + tx)], [-hw * (1 + ty), hh * (1 - tx)]], np.float32)
     roll = np.deg2rad(s.rotation * wave(2, "roll"))
-    rot = np.float32([[np.cos(roll), -np.sin(roll)], [np.sin(roll), np.cos(roll)]])
-    quad = quad @ rot.T + np.float32([cx, cy])
+    rot = np.array([[np.cos(roll), -np.sin(roll)], [np.sin(roll), np.cos(roll)]], np.float32)
+    quad = quad @ rot.T + np.array([cx, cy], np.float32)
     w, h = s.width, s.height
-    corners = np.float32([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]])
+    corners = np.array([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]],
+                       np.float32)
     return cv2.getPerspectiveTransform(quad, corners)
 
 
@@ -552,7 +555,7 @@ def write_sample(name: str, settings: SynthSettings, x_test: np.ndarray, y_test:
     out_dir.mkdir(parents=True, exist_ok=True)
     scene = build_scene(settings, x_test, y_test)
     video = out_dir / f"{name}.mp4"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), settings.fps,
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"mp4v"), settings.fps,
                              (settings.width, settings.height))
     if not writer.isOpened():
         raise OSError(f"cannot write {video}: OpenCV has no MPEG-4 encoder here")

@@ -161,8 +161,9 @@ class Tracker:
         votes = [t.vote() for t in tracks]
         boxes = np.rint(np.array([t.box for t in tracks]))
         return Detections(np.clip(boxes, -2**31, 2**31 - 1).astype(np.int32),
-                          digit=[v[0] for v in votes], confidence=[v[1] for v in votes],
-                          track_id=[t.id for t in tracks])
+                          digit=np.array([v[0] for v in votes]),
+                          confidence=np.array([v[1] for v in votes]),
+                          track_id=np.array([t.id for t in tracks]))
 
 
 def _centres(b: np.ndarray) -> np.ndarray:

@@ -87,6 +87,7 @@ def fold_batchnorm(model: keras.Model) -> keras.Model:
             pending = layer
             continue
         if isinstance(layer, layers.BatchNormalization):
+            assert pending is not None, "a BatchNormalization without its conv"
             k = pending.get_weights()[0]
             gamma, beta, mean, var = layer.get_weights()
             s = gamma / np.sqrt(var + layer.epsilon)
