@@ -102,6 +102,11 @@ class Source:
     def __iter__(self) -> Iterator[Frame]:
         raise NotImplementedError
 
+    @property
+    def running(self) -> bool:
+        """Whether a background thread of this source (decoder, grabber) is still alive."""
+        return False
+
     def close(self) -> None:
         """Stop background threads and release devices; safe to call more than once."""
 
@@ -227,6 +232,10 @@ class ImageFolderSource(Source):
                 self.size = (item.image.shape[1], item.image.shape[0])
             yield item
 
+    @property
+    def running(self) -> bool:
+        return self._reader is not None and self._reader.alive
+
     def close(self) -> None:
         if self._reader is not None:
             self._reader.close()
@@ -295,6 +304,15 @@ class _Prefetcher(Generic[T]):
                 return
             yield item
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def waiting(self) -> int:
+        """Items produced ahead and not yet taken."""
+        return self._queue.qsize()
+
     def close(self, timeout_s: float = 5.0) -> None:
         self._stop.set()
         self._thread.join(timeout=timeout_s)
@@ -362,6 +380,20 @@ class VideoFileSource(Source):
                                            depth=self.queue_size, stall_s=self.stall_s,
                                            on_exit=self._release)
         yield from self._reader
+
+    @property
+    def running(self) -> bool:
+        return self._reader is not None and self._reader.alive
+
+    @property
+    def buffered(self) -> int:
+        """Frames decoded ahead, waiting for the caller (at most `queue_size`)."""
+        return self._reader.waiting if self._reader is not None else 0
+
+    @property
+    def released(self) -> bool:
+        """Whether the video file is closed (at its end, or by `close`)."""
+        return self._cap is None
 
     def _release(self) -> None:
         with self._lock:
@@ -555,6 +587,11 @@ class _LiveSource(Source):
                     return
             yield Frame(index, stamp, image)
             index += 1
+
+    @property
+    def running(self) -> bool:
+        thread = getattr(self, "_thread", None)
+        return thread is not None and thread.is_alive()
 
     def close(self) -> None:
         self._stop.set()

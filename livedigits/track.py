@@ -101,6 +101,11 @@ class Tracker:
         """The live tracks, tentative ones included (a copy of the list; for drawing, tests)."""
         return list(self._tracks)
 
+    @property
+    def ids_issued(self) -> int:
+        """How many track ids were handed out so far (ids are never reused)."""
+        return self._next_id
+
     def reset(self) -> None:
         """Forget every track; ids keep counting up so an output stream never reuses one."""
         self._tracks = []

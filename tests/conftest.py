@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import re
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +24,31 @@ def mnist():
     if path is None:
         pytest.skip("no mnist.npz found (set LIVEDIGITS_MNIST or put it in ../shared/data/)")
     return load_mnist(path)
+
+
+@dataclass(frozen=True)
+class QuickModel:
+    """What `livedigits train --quick` (without --out) did: the model it saved, what it said,
+    and whether the shipped model kept its modification time."""
+
+    path: Path
+    output: str
+    shipped_untouched: bool
+
+
+@pytest.fixture(scope="session")
+def quick_model(mnist):
+    """One quick training per test session, shared by every test that needs a trained model."""
+    from tests.helpers import invoke
+
+    before = MODEL.stat().st_mtime_ns
+    res = invoke("train", "--quick", "--data", mnist.source)
+    assert res.exit_code == 0, res.output
+    saved = re.search(r"saved (\S+\.keras):", res.output)
+    assert saved, res.output
+    path = Path(saved.group(1))
+    yield QuickModel(path, res.output, MODEL.stat().st_mtime_ns == before)
+    shutil.rmtree(path.parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

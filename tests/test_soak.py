@@ -73,7 +73,7 @@ def test_pipeline_memory_and_tracks_stay_bounded(classifier):
     rss = dict((n, mb) for n, mb, _ in samples)
     print(f"\nsoak in process: {SOAK_FRAMES} frames of {SAMPLE.name} in {seconds:.0f} s "
           f"({SOAK_FRAMES / seconds:.1f} fps); tracks at most {most_tracks} "
-          f"(raw detections at most {most_raw}/frame), ids issued {tracker._next_id}")
+          f"(raw detections at most {most_raw}/frame), ids issued {tracker.ids_issued}")
     print("RSS MB every 1000 frames: " + " ".join(f"{mb:.0f}" for _, mb, _ in samples))
     print(f"RSS: first sample {samples[0][1]:.1f} MB, at {WARM_UP_FRAMES} frames "
           f"{rss[WARM_UP_FRAMES]:.1f} MB, end {samples[-1][1]:.1f} MB "
@@ -81,7 +81,7 @@ def test_pipeline_memory_and_tracks_stay_bounded(classifier):
     assert growth(rss[WARM_UP_FRAMES], samples[-1][1]) < MAX_GROWTH
     # Each detection can keep a track alive for max_age frames, no longer.
     assert most_tracks <= tracker.max_age * most_raw
-    assert tracker._next_id > 10 * most_tracks  # ids were issued all along, the list stayed short
+    assert tracker.ids_issued > 10 * most_tracks  # ids were issued all along, the list stayed short
 
 
 def default_sigint() -> None:

@@ -251,11 +251,11 @@ def test_video_decodes_ahead_on_its_own_thread(clip):
     it = iter(src)
     first = next(it)
     deadline = time.monotonic() + 5
-    while src._reader._queue.qsize() < 4 and time.monotonic() < deadline:
+    while src.buffered < 4 and time.monotonic() < deadline:
         time.sleep(0.01)
     # While the caller held frame 0, the decoder filled the queue, and no further: bounded.
-    assert first.index == 0 and src._reader._queue.qsize() == 4
-    assert src._reader._thread.name.startswith("livedigits decode")
+    assert first.index == 0 and src.buffered == 4 and src.running
+    assert any(t.name.startswith("livedigits decode") for t in threading.enumerate())
     assert sum(1 for _ in it) == len(frames) - 1
     src.close()
 
@@ -268,13 +268,13 @@ def test_video_close_mid_way_joins_and_releases(clip):
             break
     src.close()
     src.close()  # idempotent
-    assert not src._reader._thread.is_alive() and src._cap is None
+    assert not src.running and src.released
 
 
 def test_video_closed_before_reading_releases(clip):
     src = VideoFileSource(clip[0])
     src.close()
-    assert src._cap is None and list(src) == []
+    assert src.released and list(src) == []
 
 
 def test_truncated_video_ends_cleanly(clip, tmp_path):
@@ -398,7 +398,7 @@ def test_live_yields_only_new_frames_and_the_newest_one():
         assert levels[-1] >= asked - 1, (asked, levels)
     src.close()
     assert src.grabbed > len(levels)
-    assert not src._thread.is_alive() and src.opened[0].released
+    assert not src.running and src.opened[0].released
 
 
 def test_live_never_repeats_a_frame_when_the_consumer_is_fast():
@@ -434,7 +434,7 @@ def test_live_raises_stream_lost_after_retries():
             pass
     assert time.monotonic() - t < 3.0
     src.close()
-    assert not src._thread.is_alive()
+    assert not src.running
 
 
 def test_live_skips_a_corrupt_frame_without_reconnecting():
@@ -493,7 +493,7 @@ def test_live_close_is_idempotent_and_ends_iteration():
     src.close()
     src.close()
     assert len(list(it)) <= 1  # at most the last unseen frame, then it stops
-    assert not src._thread.is_alive()
+    assert not src.running
 
 
 # --------------------------------------------------------------- live: a real MJPEG stream

@@ -7,26 +7,17 @@ from click.testing import CliRunner
 from livedigits.cli import main
 
 
-@pytest.fixture(scope="module")
-def quick_model(tmp_path_factory, mnist):
-    out = tmp_path_factory.mktemp("model")
-    res = CliRunner().invoke(main, ["train", "--quick", "--data", mnist.source, "--out", str(out),
-                                    "--name", "q"])
-    assert res.exit_code == 0, res.output
-    return out
-
-
 def test_quick_training_writes_loadable_model_and_metadata(quick_model, mnist):
     from livedigits.classify import Classifier
 
-    meta = json.loads((quick_model / "q.json").read_text())
+    meta = json.loads(quick_model.path.with_suffix(".json").read_text())
     for key in ("mnist_test_accuracy", "negative_false_accept_rate", "parameters", "size_bytes",
                 "training_seconds", "machine", "data", "settings", "keras_version",
                 "tensorflow_version", "date"):
         assert key in meta
     assert meta["data"]["sha256"] == mnist.sha256 and meta["settings"]["quick"] is True
-    assert (quick_model / "q.keras").stat().st_size == meta["size_bytes"]
-    clf = Classifier(quick_model / "q.keras")
+    assert quick_model.path.stat().st_size == meta["size_bytes"]
+    clf = Classifier(quick_model.path)
     pred = clf.predict(mnist.x_test[:300])
     assert (pred.digit == mnist.y_test[:300]).mean() > 0.3  # one short epoch learns something
 
