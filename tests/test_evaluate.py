@@ -42,3 +42,17 @@ def test_plot_writes_png(tmp_path):
 
     img = cv2.imread(str(out))
     assert img is not None and img.shape[0] > 400 and img.shape[1] > 500
+
+
+def test_evaluate_runs_without_the_trainer(mnist):
+    """`livedigits evaluate` loads MNIST and the negatives without importing the trainer."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['livedigits.train'] = None  # importing it now fails\n"
+            "from livedigits.cli import main\n"
+            f"main(['evaluate', '--limit', '50', '--json', '--data', {mnist.source!r}])")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert '"accuracy"' in res.stdout
