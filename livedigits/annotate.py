@@ -1,11 +1,14 @@
 """Stateless drawing: each annotator takes a scene and what was read, and returns the scene.
 
-`annotate(scene, result)` draws in place (the scene is the frame we own) and returns it.
+`annotate(scene, result)` draws in place (the scene is the frame we own) and returns it; with
+`show_crops` it returns a taller image, the frame over a strip of the crops the model saw.
+Labels are placed so that none covers another label or a digit (`place_labels`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -16,7 +19,10 @@ GREEN = (60, 200, 60)
 ORANGE = (0, 160, 255)
 WHITE = (255, 255, 255)
 BLACK = (0, 0, 0)
+GREY = (170, 170, 170)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive), pixels
 
 
 def _scale(scene: np.ndarray) -> float:
@@ -24,75 +30,261 @@ def _scale(scene: np.ndarray) -> float:
     return max(0.5, scene.shape[0] / 720)
 
 
-def _label(scene: np.ndarray, text: str, org: tuple[int, int], color, scale: float) -> None:
-    (tw, th), base = cv2.getTextSize(text, FONT, 0.6 * scale, max(1, int(2 * scale)))
-    x, y = int(org[0]), int(max(th + base, org[1]))
-    cv2.rectangle(scene, (x, y - th - base), (x + tw + 4, y), color, -1)
-    cv2.putText(scene, text, (x + 2, y - base // 2), FONT, 0.6 * scale, BLACK,
-                max(1, int(2 * scale)), cv2.LINE_AA)
+def _thick(s: float) -> int:
+    return max(1, int(2 * s))
 
 
-def draw_digits(scene: np.ndarray, det: Detections) -> np.ndarray:
-    """A box and a 'digit confidence' label for each detection."""
-    s = _scale(scene)
-    for (x0, y0, x1, y1), dig, conf in zip(det.xyxy, det.digit, det.confidence, strict=True):
-        cv2.rectangle(scene, (int(x0), int(y0)), (int(x1), int(y1)), GREEN, max(1, int(2 * s)))
-        _label(scene, f"{dig} {conf:.2f}" if conf < 0.995 else f"{dig}", (x0, y0 - 2), GREEN, s)
-    return scene
+def text_size(text: str, scale: float) -> tuple[int, int]:
+    """Width and height of a label's filled background for `text` at `scale`."""
+    (tw, th), base = cv2.getTextSize(text, FONT, 0.6 * scale, _thick(scale))
+    return tw + 4, th + base + 2
 
 
-def draw_numbers(scene: np.ndarray, numbers: list[Number]) -> np.ndarray:
-    """An outline and the text under each multi-digit number."""
-    s = _scale(scene)
+def overlaps(a: Rect, b: Rect) -> bool:
+    """Whether two rectangles share any pixel."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _candidates(box: Rect, w: int, h: int, frame: tuple[int, int], steps: int,
+                gap: int) -> list[Rect]:
+    """Where a w x h label may go for `box`, best first: above, below, beside, then stacked
+    further above and below; each held inside the frame."""
+    x0, y0, x1, y1 = box
+    fw, fh = frame
+    spots = [(x0, y0 - gap - h), (x0, y1 + gap), (x1 + gap, y0), (x0 - gap - w, y0)]
+    for k in range(1, steps + 1):
+        spots += [(x0, y0 - gap - h - k * (h + gap)), (x0, y1 + gap + k * (h + gap))]
+    out = []
+    for x, y in spots:
+        x = int(min(max(x, 0), max(fw - w, 0)))
+        y = int(min(max(y, 0), max(fh - h, 0)))
+        out.append((x, y, x + w, y + h))
+    return out
+
+
+def place_labels(anchors: Sequence[Rect], sizes: Sequence[tuple[int, int]],
+                 frame: tuple[int, int], avoid: Sequence[Rect] = (), gap: int = 2) -> list[Rect]:
+    """A rectangle for each label (size w, h) next to its anchor box, none overlapping another
+    label or anything in `avoid` (digit boxes); where the frame is too full for that, the spot
+    that covers the fewest labels.
+
+    >>> place_labels([(10, 40, 30, 70), (32, 40, 52, 70)], [(40, 16), (40, 16)], (200, 200))
+    [(10, 22, 50, 38), (32, 72, 72, 88)]
+    """
+    placed: list[Rect] = []
+    steps = len(anchors) + 2
+    for box, (w, h) in zip(anchors, sizes, strict=True):
+        spots = _candidates(tuple(int(v) for v in box), w, h, frame, steps, gap)
+
+        def cost(r: Rect) -> tuple[int, int]:
+            return (sum(overlaps(r, p) for p in placed), sum(overlaps(r, a) for a in avoid))
+
+        free = [r for r in spots if cost(r) == (0, 0)]
+        placed.append(free[0] if free else min(spots, key=cost))
+    return placed
+
+
+def _draw_label(scene: np.ndarray, text: str, rect: Rect, color, scale: float) -> None:
+    x0, y0, x1, y1 = rect
+    cv2.rectangle(scene, (x0, y0), (x1 - 1, y1 - 1), color, -1)
+    (_, th), base = cv2.getTextSize(text, FONT, 0.6 * scale, _thick(scale))
+    cv2.putText(scene, text, (x0 + 2, y0 + 1 + th), FONT, 0.6 * scale, BLACK, _thick(scale),
+                cv2.LINE_AA)
+
+
+def digit_text(digit: int, confidence: float, show_confidence: bool = False) -> str:
+    """A digit's label: the digit, with its confidence in the debug view ('9 .95')."""
+    if not show_confidence:
+        return str(int(digit))
+    return f"{int(digit)} {confidence:.2f}".replace(" 0.", " .").replace(" 1.00", " 1")
+
+
+@dataclass
+class Layout:
+    """Where everything read goes on the scene: digit boxes and their labels, then each
+    multi-digit number's outline (around its digits and their labels) and label."""
+
+    boxes: list[Rect]
+    tags: list[Rect]
+    tag_texts: list[str]
+    outlines: list[Rect]
+    number_tags: list[Rect]
+    number_texts: list[str]
+
+
+def layout(det: Detections, numbers: list[Number], frame: tuple[int, int], scale: float,
+           show_confidence: bool = False) -> Layout:
+    """Place the labels of `det` and `numbers` in a frame (w, h) so none covers another
+    label or a digit (see `place_labels`); digits are labelled in reading order."""
+    boxes: list[Rect] = [tuple(int(v) for v in b) for b in det.xyxy]
+    texts = [digit_text(d, c, show_confidence) for d, c in zip(det.digit, det.confidence,
+                                                               strict=True)]
+    order = [int(i) for i in np.lexsort((det.xyxy[:, 0], det.xyxy[:, 1] // 8))] if boxes else []
+    sizes = [text_size(t, scale) for t in texts]
+    spots = place_labels([boxes[i] for i in order], [sizes[i] for i in order], frame,
+                         avoid=boxes)
+    tags: list[Rect] = [(0, 0, 0, 0)] * len(boxes)
+    for i, r in zip(order, spots, strict=True):
+        tags[i] = r
+    pad = int(4 * scale)
+    outlines, ntexts = [], []
     for n in numbers:
-        if len(n.text) < 2:
+        members = [m for m in n.members if 0 <= m < len(boxes)]
+        if len(n.text) < 2 or not members:
             continue
-        x0, y0, x1, y1 = (int(v) for v in n.xyxy)
-        pad = int(6 * s)
-        cv2.rectangle(scene, (x0 - pad, y0 - pad), (x1 + pad, y1 + pad), ORANGE, max(1, int(s)))
-        _label(scene, n.text, (x0 - pad, y1 + pad + int(22 * s)), ORANGE, s * 1.2)
+        rects = [boxes[m] for m in members] + [tags[m] for m in members]
+        outlines.append((min(r[0] for r in rects) - pad, min(r[1] for r in rects) - pad,
+                         max(r[2] for r in rects) + pad, max(r[3] for r in rects) + pad))
+        ntexts.append(n.text)
+    nscale = scale * 1.2
+    ntags = place_labels(outlines, [text_size(t, nscale) for t in ntexts], frame,
+                         avoid=boxes + tags)
+    return Layout(boxes, tags, texts, outlines, ntags, ntexts)
+
+
+def draw_readings(scene: np.ndarray, det: Detections, numbers: list[Number],
+                  show_confidence: bool = False) -> np.ndarray:
+    """Boxes and digit labels, then an outline and a text label for each multi-digit number;
+    no label covers another label or a digit."""
+    s = _scale(scene)
+    lay = layout(det, numbers, (scene.shape[1], scene.shape[0]), s, show_confidence)
+    for b in lay.boxes:
+        cv2.rectangle(scene, b[:2], (b[2], b[3]), GREEN, _thick(s))
+    for t, r in zip(lay.tag_texts, lay.tags, strict=True):
+        _draw_label(scene, t, r, GREEN, s)
+    for o in lay.outlines:
+        cv2.rectangle(scene, o[:2], (o[2], o[3]), ORANGE, max(1, int(s)))
+    for t, r in zip(lay.number_texts, lay.number_tags, strict=True):
+        _draw_label(scene, t, r, ORANGE, s * 1.2)
     return scene
+
+
+def draw_digits(scene: np.ndarray, det: Detections, show_confidence: bool = False
+                ) -> np.ndarray:
+    """A box and a label for each detection (the digit; its confidence too when asked)."""
+    return draw_readings(scene, det, [], show_confidence)
+
+
+def crops_strip(det: Detections, width: int, scale: float = 1.0) -> np.ndarray:
+    """The 28x28 crops the model saw, left to right as on the page, each over its reading, on
+    a dark strip `width` wide (as many rows as needed): shown below the frame, so it hides
+    nothing of it.
+    """
+    side = int(56 * max(scale, 0.75))
+    label_h = int(18 * max(scale, 0.75))
+    cell_w, cell_h = side + 6, side + label_h + 4
+    per_row = max(1, width // cell_w)
+    crops = det.data.get("crop", np.zeros((0, 28, 28), np.uint8))
+    n = len(crops)
+    rows = max(1, -(-n // per_row))
+    strip = np.full((rows * cell_h + 4, width, 3), 40, np.uint8)
+    if n == 0:
+        cv2.putText(strip, "no crops", (8, min(cell_h, 40)), FONT, 0.5 * max(scale, 0.75),
+                    GREY, 1, cv2.LINE_AA)
+        return strip
+    order = np.lexsort((det.xyxy[:, 0], det.xyxy[:, 1] // 8))
+    for k, i in enumerate(order):
+        r, c = divmod(k, per_row)
+        x, y = 3 + c * cell_w, 4 + r * cell_h
+        thumb = cv2.resize(crops[i], (side, side), interpolation=cv2.INTER_NEAREST)
+        strip[y : y + side, x : x + side] = thumb[..., None]
+        text = digit_text(det.digit[i], det.confidence[i], True)
+        cv2.putText(strip, text, (x, y + side + label_h - 4), FONT, 0.45 * max(scale, 0.75),
+                    WHITE, 1, cv2.LINE_AA)
+    return strip
 
 
 def draw_crops(scene: np.ndarray, det: Detections) -> np.ndarray:
-    """Each row's normalised 28x28 crop (`data["crop"]`) beside its box: what the model
-    really saw (debugging)."""
-    if "crop" not in det.data:
-        return scene
-    h, w = scene.shape[:2]
-    for (x0, y0, x1, _), crop in zip(det.xyxy, det.data["crop"], strict=True):
-        side = int(np.clip((x1 - x0) // 2, 28, 84))
-        thumb = cv2.cvtColor(cv2.resize(crop, (side, side), interpolation=cv2.INTER_NEAREST),
-                             cv2.COLOR_GRAY2BGR)
-        tx, ty = int(min(max(x1 + 2, 0), w - side)), int(min(max(y0, 0), h - side))
-        if tx >= 0 and ty >= 0:
-            scene[ty : ty + side, tx : tx + side] = thumb
+    """The scene over a strip of each row's crop (`data["crop"]`), what the model saw (a new,
+    taller image)."""
+    return np.vstack([scene, crops_strip(det, scene.shape[1], _scale(scene))])
+
+
+def _panel(scene: np.ndarray, rows: list[tuple[str, str]], origin: tuple[int, int],
+           s: float, title: str | None = None) -> Rect:
+    """Rows of 'name  value' in white on a dark translucent panel at `origin`; its rect."""
+    fs, th = 0.5 * s, max(1, int(1.2 * s))
+    line_h = int(22 * s)
+    widths = [cv2.getTextSize(f"{a}  {b}", FONT, fs, th)[0][0] for a, b in rows]
+    if title:
+        widths.append(cv2.getTextSize(title, FONT, fs, th)[0][0])
+    name_w = max((cv2.getTextSize(a, FONT, fs, th)[0][0] for a, _ in rows), default=0)
+    w = max(widths, default=0) + int(20 * s)
+    h = line_h * (len(rows) + bool(title)) + int(10 * s)
+    x0, y0 = origin
+    x1, y1 = min(x0 + w, scene.shape[1]), min(y0 + h, scene.shape[0])
+    if x1 <= x0 or y1 <= y0:
+        return (x0, y0, x0, y0)
+    roi = scene[y0:y1, x0:x1]
+    roi[:] = (roi.astype(np.uint16) * 3 // 10).astype(np.uint8)  # dark, and see-through
+    y = y0 + line_h
+    if title:
+        cv2.putText(scene, title, (x0 + int(8 * s), y), FONT, fs, WHITE, th, cv2.LINE_AA)
+        y += line_h
+    for a, b in rows:
+        cv2.putText(scene, a, (x0 + int(8 * s), y), FONT, fs, GREY, th, cv2.LINE_AA)
+        bw = cv2.getTextSize(b, FONT, fs, th)[0][0]
+        right = max(x0 + int(8 * s) + name_w + int(12 * s) + bw, x1 - int(8 * s))
+        cv2.putText(scene, b, (right - bw, y), FONT, fs, WHITE, th, cv2.LINE_AA)
+        y += line_h
+    return (x0, y0, x1, y1)
+
+
+def draw_overlay(scene: np.ndarray, fps: float | None, stages_ms: Mapping[str, float],
+                 extra: Sequence[str] = ()) -> np.ndarray:
+    """FPS, milliseconds of every stage and their total on a dark panel, top left; `extra`
+    lines (e.g. 'PAUSED', 'REC') under them."""
+    s = _scale(scene)
+    rows = [(k, f"{v:.1f} ms") for k, v in stages_ms.items()]
+    if stages_ms:
+        rows.append(("total", f"{sum(stages_ms.values()):.1f} ms"))
+    rows += [(e, "") for e in extra]
+    title = f"{fps:.1f} FPS" if fps else None
+    _panel(scene, rows, (int(6 * s), int(6 * s)), s, title)
     return scene
 
 
-def draw_overlay(scene: np.ndarray, fps: float | None,
-                 stages_ms: Mapping[str, float]) -> np.ndarray:
-    """FPS and per-stage milliseconds in the top-left corner."""
+def draw_help(scene: np.ndarray, keys: Sequence[tuple[str, str]]) -> np.ndarray:
+    """The keys and what they do, on a dark panel in the middle of the scene."""
     s = _scale(scene)
-    lines = ([f"{fps:5.1f} FPS"] if fps else []) + [
-        f"{k} {v:5.1f} ms" for k, v in stages_ms.items()]
-    for i, text in enumerate(lines):
-        y = int((22 + 20 * i) * s)
-        cv2.putText(scene, text, (8, y), FONT, 0.55 * s, BLACK, max(2, int(4 * s)), cv2.LINE_AA)
-        cv2.putText(scene, text, (8, y), FONT, 0.55 * s, WHITE, max(1, int(1.5 * s)),
-                    cv2.LINE_AA)
+    fs = 0.5 * s
+    w = max(cv2.getTextSize(f"{k}  {v}", FONT, fs, 1)[0][0] for k, v in keys) + int(40 * s)
+    h = int(22 * s) * (len(keys) + 1) + int(10 * s)
+    x0 = max(0, (scene.shape[1] - w) // 2)
+    y0 = max(0, (scene.shape[0] - h) // 2)
+    _panel(scene, list(keys), (x0, y0), s, "keys (h hides this)")
+    return scene
+
+
+def draw_note(scene: np.ndarray, text: str) -> np.ndarray:
+    """One line of `text` on a dark band along the bottom of the scene (e.g. 'end of video')."""
+    s = _scale(scene)
+    fs, th = 0.55 * s, max(1, int(1.2 * s))
+    (tw, tht), base = cv2.getTextSize(text, FONT, fs, th)
+    h = tht + base + int(14 * s)
+    y0 = max(0, scene.shape[0] - h)
+    roi = scene[y0:, :]
+    roi[:] = (roi.astype(np.uint16) * 3 // 10).astype(np.uint8)
+    x = max(4, (scene.shape[1] - tw) // 2)
+    cv2.putText(scene, text, (x, scene.shape[0] - base - int(7 * s)), FONT, fs, WHITE, th,
+                cv2.LINE_AA)
     return scene
 
 
 def annotate(scene: np.ndarray, result: FrameResult, fps: float | None = None,
-             show_crops: bool = False, overlay: bool = True) -> np.ndarray:
-    """Draw everything read in `result` onto `scene` (in place) and return it."""
+             show_crops: bool = False, overlay: bool = True,
+             stages_ms: Mapping[str, float] | None = None, show_confidence: bool = False,
+             extra: Sequence[str] = ()) -> np.ndarray:
+    """Draw everything read in `result` onto `scene` (in place) and return it.
+
+    `stages_ms` is what the overlay lists (default: the pipeline's own stages); `show_crops`
+    returns the scene over a strip of the crops (a taller image).
+    """
     if scene.ndim == 2:
         scene = cv2.cvtColor(scene, cv2.COLOR_GRAY2BGR)
-    if show_crops and result.raw is not None:
-        draw_crops(scene, result.raw)
-    draw_digits(scene, result.detections)
-    draw_numbers(scene, result.numbers)
+    draw_readings(scene, result.detections, result.numbers, show_confidence)
     if overlay:
-        draw_overlay(scene, fps, result.stages_ms)
+        draw_overlay(scene, fps, result.stages_ms if stages_ms is None else stages_ms, extra)
+    if show_crops:
+        scene = draw_crops(scene, result.raw if result.raw is not None else Detections.empty())
     return scene

@@ -21,7 +21,7 @@ from livedigits.detect import DetectorSettings
 from livedigits.detections import Detections, FrameResult
 from livedigits.errors import UserError
 from livedigits.pipeline import DigitModel, Pipeline, PipelineSettings
-from livedigits.window import has_display, window_open
+from livedigits.window import has_display, open_window
 
 WINDOW = "livedigits draw"
 MIN_BRUSH, MAX_BRUSH, BRUSH_STEP = 4, 60, 2
@@ -279,8 +279,9 @@ def run_draw(model_path: Path | None, size: tuple[int, int] = (960, 480),
     if size[0] < 64 or size[1] < 64:
         raise UserError(f"canvas {size[0]}x{size[1]} is too small: use at least 64x64")
     app = DrawApp(Classifier(model_path), size=size, save_dir=save_dir)
-    # GUI_NORMAL: no Qt toolbar (its zoom and pan would move the paper under the pen)
-    cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
+    # the plain window of `run` too: no Qt toolbar (its zoom and pan would move the paper
+    # under the pen), scaled to fit the screen; mouse positions come in canvas pixels
+    window = open_window(WINDOW, (size[0], size[1] + BAR_HEIGHT))
     cv2.setMouseCallback(WINDOW, app.handle_mouse)
     shown = None
     try:
@@ -288,14 +289,13 @@ def run_draw(model_path: Path | None, size: tuple[int, int] = (960, 480),
             app.refresh()
             state = (app.canvas.version, app.read_version, app.status_text())
             if state != shown:
-                cv2.imshow(WINDOW, app.view())
+                window.show(app.view())
                 shown = state
-            if not app.handle_key(cv2.waitKey(15)):
+            if not app.handle_key(window.wait_key(15)):
                 break
-            if not window_open(WINDOW):
+            if not window.is_open():
                 break
     except KeyboardInterrupt:
         pass
     finally:
-        if window_open(WINDOW):
-            cv2.destroyWindow(WINDOW)
+        window.close()

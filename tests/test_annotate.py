@@ -1,27 +1,122 @@
-"""The annotators draw on plain arrays: boxes and labels, numbers, the crops, the overlay."""
+"""Annotation on arrays: labels never cover each other or a digit, the stats panel, crops."""
+
+from __future__ import annotations
+
+import itertools
 
 import numpy as np
+import pytest
 
-from livedigits.annotate import annotate, draw_crops, draw_overlay
+from livedigits.annotate import (
+    annotate,
+    crops_strip,
+    digit_text,
+    draw_overlay,
+    layout,
+    overlaps,
+    place_labels,
+)
 from livedigits.detections import Detections, FrameResult, Number
 
 
-def result_with_crops() -> FrameResult:
-    det = Detections(np.array([[100, 100, 140, 160]]), digit=[7], confidence=[0.9],
-                     track_id=[1])
-    crop = np.zeros((1, 28, 28), np.uint8)
-    crop[0, 4:24, 12:16] = 255
-    return FrameResult(0, 0.0, det, [Number("7", (100, 100, 140, 160), [0])],
-                       raw=det.with_data(crop=crop), stages_ms={"detect": 3.0, "infer": 2.0})
+def close_numbers(n_numbers: int = 3, digits: int = 4, w: int = 18, h: int = 30, gap: int = 2,
+                  row_gap: int = 6) -> tuple[Detections, list[Number]]:
+    """Numbers of `digits` digits packed `gap` px apart, rows `row_gap` px apart."""
+    boxes, numbers = [], []
+    rng = np.random.default_rng(0)
+    for r in range(n_numbers):
+        members = []
+        y = 40 + r * (h + row_gap)
+        for k in range(digits):
+            x = 30 + k * (w + gap)
+            members.append(len(boxes))
+            boxes.append([x, y, x + w, y + h])
+        numbers.append(Number("".join(str(int(d)) for d in rng.integers(0, 10, digits)),
+                              (30, y, 30 + digits * (w + gap), y + h), members))
+    n = len(boxes)
+    det = Detections(np.array(boxes), rng.integers(0, 10, n), rng.uniform(0.6, 0.99, n))
+    return det, numbers
 
 
-def test_draw_crops_puts_the_crop_beside_its_box():
-    scene = np.zeros((300, 300, 3), np.uint8)
-    draw_crops(scene, result_with_crops().raw)
-    assert scene[:, :141].max() == 0  # nothing on or left of the box
-    assert scene[100:128, 142:170].max() == 255  # the crop, at least 28 px, right of it
-    untouched = np.zeros_like(scene)
-    assert (draw_crops(untouched, Detections(np.array([[0, 0, 5, 5]]))) == 0).all()  # no crops
+def assert_disjoint(rects, others=()) -> None:
+    for a, b in itertools.combinations(rects, 2):
+        assert not overlaps(a, b), (a, b)
+    for a in rects:
+        for b in others:
+            assert not overlaps(a, b), (a, b)
+
+
+@pytest.mark.parametrize("show_confidence", [False, True])
+@pytest.mark.parametrize("gap,row_gap", [(2, 6), (0, 0), (6, 30)])
+def test_labels_never_overlap_on_close_numbers(show_confidence, gap, row_gap):
+    det, numbers = close_numbers(gap=gap, row_gap=row_gap)
+    lay = layout(det, numbers, (640, 480), 1.0, show_confidence)
+    assert len(lay.tags) == len(det) and len(lay.number_tags) == len(numbers)
+    # no digit label covers another label or any digit; no number label covers either
+    assert_disjoint(lay.tags, lay.boxes)
+    assert_disjoint(lay.number_tags, lay.boxes + lay.tags)
+    for r in lay.tags + lay.number_tags:
+        assert 0 <= r[0] < r[2] <= 640 and 0 <= r[1] < r[3] <= 480
+
+
+def test_number_outline_holds_its_digits_and_their_labels():
+    det, numbers = close_numbers(n_numbers=1, gap=6)
+    lay = layout(det, numbers, (640, 480), 1.0)
+    (o,) = lay.outlines
+    for m in numbers[0].members:
+        for r in (lay.boxes[m], lay.tags[m]):
+            assert o[0] < r[0] and o[1] < r[1] and r[2] < o[2] and r[3] < o[3]
+
+
+def test_a_lone_label_goes_right_above_its_digit():
+    (r,) = place_labels([(100, 100, 120, 130)], [(14, 16)], (640, 480))
+    assert r == (100, 82, 114, 98)
+
+
+def test_labels_stay_inside_the_frame_at_its_edges():
+    spots = place_labels([(0, 0, 20, 30), (620, 450, 640, 480)], [(30, 16), (30, 16)],
+                         (640, 480))
+    for x0, y0, x1, y1 in spots:
+        assert x0 >= 0 and x1 <= 640 and y0 >= 0 and y1 <= 480
+
+
+def test_confidence_only_when_asked():
+    assert digit_text(9, 0.953) == "9"
+    assert digit_text(9, 0.953, True) == "9 .95"
+
+
+def test_overlay_is_a_dark_panel_listing_every_stage():
+    scene = np.full((480, 640, 3), 250, np.uint8)  # white paper: white text alone would vanish
+    stages = {k: 1.0 for k in ("read", "detect", "preprocess", "infer", "track", "numbers",
+                               "draw", "write")}
+    draw_overlay(scene, 30.0, stages)
+    panel = scene[8:200, 8:100]
+    assert np.median(panel) < 120  # darkened: white text on it is readable
+    assert scene[300:, 300:].min() == 250  # nothing drawn outside the corner
+    # taller with more stages: each stage has its own line
+    few = np.full((480, 640, 3), 250, np.uint8)
+    draw_overlay(few, 30.0, dict(list(stages.items())[:3]))
+    rows_dark = lambda img: int((img[:, 20] < 120).sum())  # noqa: E731
+    assert rows_dark(scene) > rows_dark(few) + 4 * 15
+
+
+def test_crops_go_in_a_strip_below_the_frame_and_hide_nothing():
+    det, numbers = close_numbers(n_numbers=1)
+    crops = np.full((len(det), 28, 28), 255, np.uint8)
+    frame = np.full((480, 640, 3), 200, np.uint8)
+    result = FrameResult(0, 0.0, det, numbers, raw=det.with_data(crop=crops))
+    plain = annotate(frame.copy(), result, overlay=False)
+    shown = annotate(frame.copy(), result, overlay=False, show_crops=True)
+    assert shown.shape[0] > 480 and shown.shape[1] == 640
+    assert np.array_equal(shown[:480], plain)  # the frame itself is untouched by the crops
+    strip = crops_strip(det.with_data(crop=crops), 640)
+    assert (strip == 255).sum() >= len(det) * 56 * 56  # every crop, at twice its size
+
+
+def test_many_crops_wrap_onto_more_rows():
+    det, _ = close_numbers(n_numbers=10, digits=5)
+    det = det.with_data(crop=np.zeros((len(det), 28, 28), np.uint8))
+    assert crops_strip(det, 320).shape[0] > crops_strip(det[np.arange(3)], 320).shape[0]
 
 
 def test_overlay_writes_fps_and_stages_in_the_corner():
@@ -30,14 +125,3 @@ def test_overlay_writes_fps_and_stages_in_the_corner():
     changed = (scene != 128).any(axis=2)
     ys, xs = np.nonzero(changed)
     assert changed.any() and ys.max() < 120 and xs.min() < 20
-
-
-def test_annotate_draws_boxes_and_optionally_crops_and_overlay():
-    res = result_with_crops()
-    plain = annotate(np.full((300, 300, 3), 200, np.uint8), res, overlay=False)
-    with_crops = annotate(np.full((300, 300, 3), 200, np.uint8), res, show_crops=True,
-                          overlay=False)
-    assert (plain[100, 100:140] != 200).any()  # the box's top edge
-    assert (plain[100:128, 142:170] == 200).all() and (with_crops[100:128, 142:170] != 200).any()
-    grey = annotate(np.full((300, 300), 200, np.uint8), res, fps=25.0)
-    assert grey.shape == (300, 300, 3) and (grey[:40, :100] != 200).any()
