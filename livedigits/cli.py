@@ -6,6 +6,7 @@ User mistakes end with one line on stderr and a non-zero exit, never a traceback
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -15,7 +16,7 @@ import click
 from livedigits.classify import DEFAULT_MODEL  # numpy only at import; TF loads on use
 from livedigits.defaults import MIN_CONFIDENCE, RETRIES
 from livedigits.errors import UserError
-from livedigits.samples_cli import score, synth
+from livedigits.samples_cli import score, synth, write_json
 
 
 class Group(click.Group):
@@ -27,6 +28,10 @@ class Group(click.Group):
             return super().main(*args, **kwargs)
         except click.exceptions.Abort:
             click.echo("livedigits: stopped", err=True)
+            sys.exit(1)
+        except BrokenPipeError:  # `livedigits run ... --json - | head`: quiet, as Unix tools are
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # nor a complaint when Python flushes at exit
             sys.exit(1)
         except click.ClickException as e:  # a usage mistake: say it in one line
             ctx = getattr(e, "ctx", None)
@@ -50,35 +55,52 @@ def main() -> None:
     \b
     Examples:
       livedigits run 0                      # the default webcam, in a window
-      livedigits run samples/plain_480p.mp4 --no-display --json -
-      livedigits train --data ../shared/data/mnist.npz
+      livedigits run samples/plain_480p.mp4 --output read.mp4 --json read.jsonl
+      livedigits run scans/ --json -        # a folder of images, JSON Lines on stdout
+      livedigits draw                       # draw digits with the mouse
+      livedigits train                      # MNIST from ../shared/data/mnist.npz
+      livedigits evaluate --plot confusion.png
+      livedigits synth --output /tmp/samples
+      livedigits score read.jsonl samples/plain_480p.json
+
+    `livedigits COMMAND --help` explains every option of a command.
     """
+    if not os.environ.get("LIVEDIGITS_DEBUG"):  # even where OpenCV was loaded before livedigits
+        import cv2
+
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
-@main.command()
+@main.command(short_help="Train the digit model on MNIST and save it with its metadata.")
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="mnist.npz with x_train y_train x_test y_test. Default: $LIVEDIGITS_MNIST, "
                    "else ../shared/data/mnist.npz beside the checkout, else Keras' download.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Folder for the model. Default: models/ (with --quick: a "
                                  "new temporary folder, so the shipped model stays).")
+@click.option("--out", "out_alias", type=click.Path(file_okay=False, path_type=Path),
+              default=None, hidden=True)  # the old name, still accepted
 @click.option("--name", default="livedigits", show_default=True,
-              help="Writes OUT/NAME.keras and OUT/NAME.json.")
+              help="Writes OUTPUT/NAME.keras and OUTPUT/NAME.json.")
 @click.option("--epochs", default=30, show_default=True, help="Most epochs (early stopping).")
-@click.option("--batch-size", default=128, show_default=True)
+@click.option("--batch-size", default=128, show_default=True,
+              help="Digits per training step.")
 @click.option("--seed", default=1, show_default=True, help="Fixes data order and weights.")
 @click.option("--quick", is_flag=True, help="Tiny subset, one epoch: a smoke run for tests.")
-def train(data: Path | None, out_dir: Path, name: str, epochs: int, batch_size: int, seed: int,
-          quick: bool) -> None:
+def train(data: Path | None, out_dir: Path | None, out_alias: Path | None, name: str,
+          epochs: int, batch_size: int, seed: int, quick: bool) -> None:
     """Train the digit CNN (10 digits + "not a digit") and save it with its metadata.
 
     \b
-    Example:
-      livedigits train --name mymodel --out models/
+    Examples:
+      livedigits train                                # writes models/livedigits.*
+      livedigits train --name mymodel --output /tmp/models
+      livedigits train --quick                        # a throwaway model in seconds
     """
     from livedigits import train as trainer
     from livedigits.data import load_data
 
+    out_dir = out_dir or out_alias
     mnist = load_data(data)
     if out_dir is None:
         out_dir = Path(tempfile.mkdtemp(prefix="livedigits-quick-")) if quick else (
@@ -95,23 +117,27 @@ def train(data: Path | None, out_dir: Path, name: str, epochs: int, batch_size: 
     )
 
 
-@main.command()
+@main.command(short_help="Accuracy of a model on MNIST's test digits and on non-digits.")
 @click.option("--model", type=click.Path(path_type=Path), default=None,
               help="Model file. Default: the shipped models/livedigits.keras.")
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="mnist.npz to evaluate on (its test split). Default as for `train`.")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Only the first N test digits.")
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--json", "json_path", is_flag=False, flag_value="-", default=None,
+              metavar="FILE", help="Write the figures as one JSON object to FILE ('-', or "
+                                   "--json last with no FILE: stdout, instead of the table).")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a PNG of the confusion matrix and the worst mistakes.")
-def evaluate(model: Path | None, data: Path | None, limit: int | None, as_json: bool,
+def evaluate(model: Path | None, data: Path | None, limit: int | None, json_path: str | None,
              plot: Path | None) -> None:
     """Accuracy, per-class accuracy, confusion matrix and non-digit false-accept rate.
 
     \b
-    Example:
-      livedigits evaluate --plot confusion.png
+    Examples:
+      livedigits evaluate
+      livedigits evaluate --plot confusion.png --json figures.json
+      livedigits evaluate --model /tmp/models/mymodel.keras --limit 1000
     """
     import json
 
@@ -126,9 +152,13 @@ def evaluate(model: Path | None, data: Path | None, limit: int | None, as_json: 
     neg = eval_negatives(mnist.x_test, 5000 if limit is None else max(limit // 2, 100))
     probs = clf.predict(x).probs
     report = ev.evaluate(y, probs, clf.predict(neg).probs)
-    click.echo(json.dumps(report.to_json()) if as_json else ev.format_table(report))
-    if plot is not None and not ev.plot(report, x, y, probs, str(plot)):
-        raise UserError(f"could not write {plot}: use a .png path in a folder that exists")
+    click.echo(json.dumps(report.to_json()) if json_path == "-" else ev.format_table(report))
+    if json_path not in (None, "-"):
+        write_json(Path(json_path), report.to_json())
+    if plot is not None:
+        if not ev.plot(report, x, y, probs, str(plot)):
+            raise UserError(f"could not write {plot}: use a .png path in a folder that exists")
+        click.echo(f"wrote {plot}", err=True)
 
 
 def _camera_size(ctx, param, value: str | None) -> tuple[int, int] | None:
@@ -143,8 +173,8 @@ def _camera_size(ctx, param, value: str | None) -> tuple[int, int] | None:
     return w, h
 
 
-@main.command()
-@click.argument("source")
+@main.command(short_help="Read the digits of a camera, stream, video, image or folder.")
+@click.argument("source", required=False)
 @click.option("--output", "-o", type=click.Path(dir_okay=True, path_type=Path), default=None,
               help="Write the annotated video (.mp4/.avi, same size and fps) or image; "
                    "a folder for a folder of images.")
@@ -171,12 +201,14 @@ def _camera_size(ctx, param, value: str | None) -> tuple[int, int] | None:
               help="Draw the 28x28 crop the model saw beside each box (debugging).")
 @click.option("--retries", type=click.IntRange(min=0), default=RETRIES,
               show_default=True, help="Reconnects of a dropped live stream before giving up.")
+@click.option("--list-cameras", is_flag=True,
+              help="List the cameras that open (index and name) and exit.")
 @click.pass_context
-def run(ctx: click.Context, source: str, output: Path | None, json_path: str | None,
+def run(ctx: click.Context, source: str | None, output: Path | None, json_path: str | None,
         no_display: bool,
         benchmark: bool, max_frames: int | None, model: Path | None, min_confidence: float,
         invert: bool | None, camera_size: tuple[int, int] | None, show_crops: bool,
-        retries: int) -> None:
+        retries: int, list_cameras: bool) -> None:
     """Box and read every handwritten digit in SOURCE.
 
     SOURCE is a camera index (0), a video file, an image, a folder of images, or a stream
@@ -192,6 +224,15 @@ def run(ctx: click.Context, source: str, output: Path | None, json_path: str | N
       livedigits run http://192.168.1.20:8080/video   # a phone's IP-webcam app
       livedigits run samples/crowded_720p.mp4 --benchmark
     """
+    if list_cameras:
+        from livedigits import cameras
+
+        click.echo(cameras.format_cameras(cameras.list_cameras()))
+        return
+    if source is None:
+        raise click.UsageError("Missing argument 'SOURCE' (a camera index such as 0, a video, "
+                               "an image, a folder or a stream URL; --list-cameras lists "
+                               "the cameras)")
     from livedigits.run import RunOptions
     from livedigits.run import run as run_loop
 
@@ -203,7 +244,7 @@ def run(ctx: click.Context, source: str, output: Path | None, json_path: str | N
                         show_crops=show_crops, retries=retries), classifier)
 
 
-@main.command()
+@main.command(short_help="Draw digits with the mouse and see them read as you draw.")
 @click.option("--model", type=click.Path(path_type=Path), default=None,
               help="Model file. Default: the shipped models/livedigits.keras.")
 @click.option("--size", "size", callback=_camera_size, default="960x480", show_default=True,
@@ -217,8 +258,9 @@ def draw(model: Path | None, size: tuple[int, int], save_dir: Path) -> None:
     drawing as PNG, q or Esc quit. Needs a display.
 
     \b
-    Example:
-      livedigits draw --size 1200x600
+    Examples:
+      livedigits draw
+      livedigits draw --size 1200x600 --save-dir drawings/
     """
     from livedigits.draw import run_draw
 

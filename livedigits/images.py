@@ -41,9 +41,28 @@ def read_image(path: str | Path) -> np.ndarray:
     # IMREAD_UNCHANGED keeps alpha and depth but ignores EXIF rotation, which phone JPEGs need.
     image = cv2.imdecode(data, cv2.IMREAD_COLOR if is_jpeg else cv2.IMREAD_UNCHANGED)
     if image is None or image.size == 0:
+        if is_text(path):
+            raise UserError(f"{path} is a text file, not an image")
         raise UserError(f"cannot decode {path} as an image: the file is damaged or not really a "
                         f"{path.suffix.lstrip('.').upper() or 'image'}; re-save it as PNG or JPEG")
     return to_bgr8(image)
+
+
+def is_text(path: str | Path, probe: int = 4096) -> bool:
+    """Whether a file looks like text (UTF-8 without NUL bytes in its first `probe` bytes): a
+    README given as a video needs no advice about codecs."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(probe)
+    except OSError:
+        return False
+    if not head or b"\0" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.start >= len(head) - 3  # only a character cut at the end of the probe
+    return True
 
 
 def to_bgr8(image: np.ndarray) -> np.ndarray:

@@ -13,29 +13,48 @@ import click
 
 from livedigits.errors import UserError
 
+SHIPPED_SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
-@click.command()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("samples"), show_default=True, help="Folder for NAME.mp4/NAME.json.")
+
+@click.command(short_help="Render the synthetic sample videos and their ground truth.")
+@click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Folder for NAME.mp4 and NAME.json (created if needed). "
+                                 "Default: samples/.")
+@click.option("--out", "out_alias", type=click.Path(file_okay=False, path_type=Path),
+              default=None, hidden=True)  # the old name, still accepted
 @click.option("--only", "only", multiple=True, metavar="NAME",
-              help="Make only this sample (repeatable). Default: all of them.")
+              help="Make only this sample (repeatable). Default: all of them. NAME is one of: "
+                   "plain_480p, ruled_720p, desk_1080p, hard_720p, crowded_720p, board_720p, "
+                   "blank_720p.")
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="mnist.npz; only its test split is drawn. Default: $LIVEDIGITS_MNIST, "
                    "else ../shared/data/mnist.npz beside the checkout.")
-def synth(out_dir: Path, only: tuple[str, ...], data: Path | None) -> None:
+@click.option("--force", is_flag=True,
+              help="Overwrite the shipped samples in samples/ (refused without it).")
+def synth(out_dir: Path | None, out_alias: Path | None, only: tuple[str, ...],
+          data: Path | None, force: bool) -> None:
     """Render the synthetic sample videos and their exact ground truth.
 
     \b
     Examples:
-      livedigits synth --out samples/
-      livedigits synth --out /tmp/s --only hard_720p --only blank_720p
+      livedigits synth --output /tmp/samples
+      livedigits synth --output /tmp/s --only hard_720p --only blank_720p
+      livedigits synth --force --only plain_480p      # re-make a shipped sample
     """
     from livedigits import synth as gen
+
     unknown = [n for n in only if n not in gen.SAMPLES]
     if unknown:
         raise UserError(f"unknown sample {unknown[0]!r}: choose from {', '.join(gen.SAMPLES)}")
+    out_dir = out_dir or out_alias or Path("samples")
+    names = only or tuple(gen.SAMPLES)
+    shipped = [n for n in names if (out_dir / f"{n}.mp4").exists()
+               and (out_dir / f"{n}.mp4").resolve().parent == SHIPPED_SAMPLES]
+    if shipped and not force:
+        raise UserError(f"this would overwrite the shipped sample {out_dir / shipped[0]}.mp4; "
+                        "give --output DIR for new copies, or --force to re-make them")
     x_test, y_test = gen.load_test_digits(data or gen.default_mnist_path())
-    for name in only or tuple(gen.SAMPLES):
+    for name in names:
         settings = gen.SAMPLES[name]
         command = f"livedigits synth --out {out_dir} --only {name}"
         with click.progressbar(length=settings.frames, label=f"{name:<14}",
@@ -51,31 +70,52 @@ def synth(out_dir: Path, only: tuple[str, ...], data: Path | None) -> None:
                                         progress)
             except OSError as e:
                 raise UserError(str(e)) from e
-        click.echo(f"{out_dir / name}.mp4  {info['frames']} frames, "
+        click.echo(f"wrote {out_dir / name}.mp4 and .json: {info['frames']} frames, "
                    f"{info['bytes'] / 1e6:.2f} MB, {info['digits_per_frame']:.1f} digits/frame")
 
 
-@click.command()
+@click.command(short_help="Score a run's JSON Lines against a sample's ground truth.")
 @click.argument("predictions", type=click.Path(path_type=Path))
 @click.argument("truth", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@click.option("--json", "json_path", is_flag=False, flag_value="-", default=None,
+              metavar="FILE", help="Write the figures as one JSON object to FILE ('-', or "
+                                   "--json last with no FILE: stdout, instead of the table).")
 @click.option("--iou", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.3,
               show_default=True, help="Least IoU for a box to match a true digit.")
-def score(predictions: Path, truth: Path, as_json: bool, iou: float) -> None:
+def score(predictions: Path, truth: Path, json_path: str | None, iou: float) -> None:
     """Score PREDICTIONS (the JSON Lines of `run --json`) against TRUTH (samples/NAME.json).
+
+    Refused when the two cannot be of the same video (frames or boxes the truth does not
+    have, or next to no predicted box on a true digit).
 
     \b
     Examples:
       livedigits run samples/hard_720p.mp4 --no-display --json hard.jsonl
       livedigits score hard.jsonl samples/hard_720p.json
-      livedigits score hard.jsonl samples/hard_720p.json --json
+      livedigits score hard.jsonl samples/hard_720p.json --json hard-score.json
     """
     from livedigits import score as sc
 
     pred = sc.load_predictions(predictions)
     doc = sc.load_truth(truth)
     result = sc.score(pred, doc, iou)
-    if as_json:
-        click.echo(json.dumps({"name": doc.get("name", truth.stem), **result.to_json()}))
-    else:
-        click.echo(sc.format_table(result, str(doc.get("name", truth.stem))))
+    why = sc.mismatch(pred, doc, result)
+    if why:
+        raise UserError(f"{predictions} does not match {truth}: {why}; score the JSON Lines of "
+                        "`livedigits run VIDEO --json FILE` against VIDEO's own .json")
+    name = str(doc.get("name", truth.stem))
+    if json_path == "-":
+        click.echo(json.dumps({"name": name, **result.to_json()}))
+        return
+    click.echo(sc.format_table(result, name))
+    if json_path is not None:
+        write_json(Path(json_path), {"name": name, **result.to_json()})
+
+
+def write_json(path: Path, doc: dict) -> None:
+    """Write one JSON object to `path` and say so on stderr; UserError if it cannot."""
+    try:
+        path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    except OSError as e:
+        raise UserError(f"cannot write {path}: {e.strerror or e}") from e
+    click.echo(f"wrote {path}", err=True)

@@ -148,6 +148,35 @@ def score(predictions: Sequence[dict], truth: dict,
     )
 
 
+def mismatch(predictions: Sequence[dict], truth: dict, result: Score) -> str | None:
+    """Why these predictions cannot be of the video this truth describes, or None: frames it
+    does not have, boxes outside its frame, or (both full of digits) next to no box on a digit.
+
+    >>> truth = {"width": 64, "height": 48, "ground_truth": [{"frame": 0, "digits": []}]}
+    >>> mismatch([{"frame": 5, "detections": []}], truth, score([], truth))
+    'predictions go up to frame 5, the truth has frames 0-0'
+    """
+    frames = [int(f["frame"]) for f in truth["ground_truth"]]
+    last = max((int(r["frame"]) for r in predictions), default=-1)
+    if frames and last > max(frames):
+        return (f"predictions go up to frame {last}, the truth has frames "
+                f"{min(frames)}-{max(frames)}")
+    w, h = truth.get("width"), truth.get("height")
+    if w and h:
+        slack = 2
+        for r in predictions:
+            for d in r.get("detections", []):
+                x, y, bw, bh = d["box"]
+                if x + bw > w + slack or y + bh > h + slack:
+                    return (f"frame {r['frame']} has a box {[int(v) for v in d['box']]} outside "
+                            f"the truth's {w}x{h} frame")
+    if result.gt_digits >= 20 and result.predictions >= 20 and (
+            result.matched <= 0.05 * min(result.gt_digits, result.predictions)):
+        return (f"only {result.matched} of {result.predictions} predicted boxes lie on any of "
+                f"the {result.gt_digits} true digits")
+    return None
+
+
 def _pct(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.2%}"
 

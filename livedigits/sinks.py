@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import weakref
+from fractions import Fraction
 from pathlib import Path
 from typing import IO
 
@@ -21,6 +22,8 @@ from livedigits.images import IMAGE_EXTS, to_bgr8
 from livedigits.sources import sane_fps
 
 VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
+H264_EXTS = frozenset({".mp4", ".m4v", ".mov"})  # written as H.264 where the platform can
+CODEC_NAMES = {"h264": "H.264", "mp4v": "MPEG-4 Part 2", "MJPG": "Motion JPEG"}
 
 
 def _check_folder(path: Path) -> None:
@@ -32,8 +35,62 @@ def _check_folder(path: Path) -> None:
                         "or choose another output path")
 
 
+class _H264Writer:
+    """H.264 in MP4 through PyAV's FFmpeg (it ships libx264; the pip OpenCV does not), with
+    OpenCV's writer interface. `ultrafast` costs about what OpenCV's mp4v does per frame, so
+    writing does not slow a live run; the file plays in browsers and every common player."""
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
+        import av  # only here: a missing PyAV means mp4v, not a failed import
+
+        self._container = av.open(str(path), "w")
+        try:
+            stream = self._container.add_stream(
+                "libx264", rate=Fraction(fps).limit_denominator(1001))
+            stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+            stream.options = {"preset": "ultrafast", "crf": "23"}
+            stream.codec_context.open()  # fail here, not on the first frame
+        except Exception:
+            self._container.close()
+            raise
+        self._stream = stream
+        self._av = av
+        self._pts = 0
+
+    def isOpened(self) -> bool:  # noqa: N802 (OpenCV's name)
+        return self._container is not None
+
+    def write(self, image: np.ndarray) -> None:
+        frame = self._av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
+        frame.pts = self._pts
+        self._pts += 1
+        self._container.mux(self._stream.encode(frame))
+
+    def release(self) -> None:
+        """Flush the encoder and write the index; safe to call more than once."""
+        c, self._container = self._container, None
+        if c is not None:
+            try:
+                c.mux(self._stream.encode(None))
+            finally:
+                c.close()
+
+
+def _open_h264(path: Path, fps: float, size: tuple[int, int]):
+    """An H.264 writer for `path`, or (None, why not)."""
+    if size[0] % 2 or size[1] % 2:
+        return None, "H.264 needs an even width and height"
+    try:
+        return _H264Writer(path, fps, size), ""
+    except ImportError:
+        return None, "PyAV is not installed (pip install av)"
+    except Exception as e:  # an FFmpeg without libx264: av.error.* or ValueError
+        return None, f"no H.264 encoder ({type(e).__name__})"
+
+
 class VideoSink:
-    """Writes BGR frames to .mp4 (mp4v) or .avi (MJPG); frames of another size are resized.
+    """Writes BGR frames to .mp4/.mov (H.264, else mp4v) or .avi (MJPG); frames of another size
+    are resized. `codec` says what was written and `note` why it is not H.264 in an .mp4.
 
     Close it (or leave its `with` block) to finalise the file; that is safe after Ctrl-C.
 
@@ -42,7 +99,8 @@ class VideoSink:
     ...         sink.write(frame)
     """
 
-    def __init__(self, path: str | Path, fps: float, size: tuple[int, int]) -> None:
+    def __init__(self, path: str | Path, fps: float, size: tuple[int, int],
+                 h264: bool = True) -> None:
         self.path = Path(path)
         codec = VIDEO_CODECS.get(self.path.suffix.lower())
         if codec is None:
@@ -55,13 +113,23 @@ class VideoSink:
         self.size = (w, h)
         self.fps = sane_fps(fps) or FALLBACK_FPS
         self.frames = 0
-        fourcc = cv2.VideoWriter.fourcc(*codec)
-        writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, self.size)
+        self.note = ""
+        writer = None
+        if h264 and self.path.suffix.lower() in H264_EXTS:
+            writer, why = _open_h264(self.path, self.fps, self.size)
+            if writer is None:
+                self.note = f"written as mp4v, which some players and browsers do not play: {why}"
+            else:
+                codec = "h264"
+        if writer is None:
+            writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter.fourcc(*codec), self.fps,
+                                     self.size)
         if not writer.isOpened():
             writer.release()
             raise UserError(f"cannot write video {path}: OpenCV could not open it for writing "
                             "(check permissions and free space, or try .avi)")
-        self._writer: cv2.VideoWriter | None = writer
+        self.codec = codec
+        self._writer = writer
         # Also finalises at interpreter exit if the owner never closes it.
         self._finalize = weakref.finalize(self, writer.release)
 
@@ -79,6 +147,10 @@ class VideoSink:
         """Finalise the file (writes the index so it plays); safe to call more than once."""
         self._writer = None
         self._finalize()
+
+    def describe(self) -> str:
+        """Where and what was written, for the line that tells the user."""
+        return f"{self.path} ({self.frames} frames, {CODEC_NAMES.get(self.codec, self.codec)})"
 
     def __enter__(self) -> VideoSink:
         return self
@@ -125,9 +197,8 @@ class JsonlSink:
             elif self._text is not None:
                 self._text.write(line)
                 self._text.flush()
-        except BrokenPipeError as e:
-            msg = "the program reading the JSON lines closed its end of the pipe"
-            raise UserError(msg) from e
+        except BrokenPipeError:
+            raise  # `--json - | head`: the reader has enough; click exits quietly, as Unix tools do
         except OSError as e:
             raise UserError(f"cannot write to {self.name}: {e.strerror or e}") from e
         self.lines += 1

@@ -26,7 +26,7 @@ import numpy as np
 
 from livedigits.defaults import FALLBACK_FPS, RETRIES
 from livedigits.errors import UserError
-from livedigits.images import IMAGE_EXTS, read_image, to_bgr8
+from livedigits.images import IMAGE_EXTS, is_text, read_image, to_bgr8
 
 __all__ = ["IMAGE_EXTS", "Frame", "Source", "SourceInfo", "StreamLost", "open_source",
            "read_image", "to_bgr8"]
@@ -337,11 +337,15 @@ class VideoFileSource(Source):
         cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
         if not cap.isOpened():
             cap.release()
+            if is_text(self.path):
+                raise UserError(f"{path} is a text file, not a video or an image")
             raise UserError(f"cannot open {path} as a video: the file is damaged or its format "
                             "is not supported (try re-encoding it as H.264 .mp4)")
         ok, first = cap.read()
         if not ok or first is None or first.size == 0:
             cap.release()
+            if is_text(self.path):
+                raise UserError(f"{path} is a text file, not a video or an image")
             raise UserError(f"cannot decode the first frame of {path}: the file is damaged or "
                             "its codec is not supported (try re-encoding it as H.264 .mp4)")
         self._cap: cv2.VideoCapture | None = cap

@@ -68,3 +68,119 @@ def test_benchmark_keeps_stdout_for_json_lines():
 def test_quick_training_leaves_the_shipped_model_alone(quick_model):
     assert quick_model.shipped_untouched
     assert "livedigits-quick-" in str(quick_model.path) and quick_model.path.parent != MODEL.parent
+
+
+def test_command_list_is_not_cut_and_every_command_has_an_example():
+    runner = CliRunner()
+    top = runner.invoke(main, ["--help"]).output
+    commands = sorted(main.commands)
+    listing = top.split("Commands:", 1)[1]
+    for name in commands:
+        line = next(x for x in listing.splitlines() if x.strip().startswith(name + " "))
+        assert not line.rstrip().endswith("..."), line  # click cuts long first sentences
+        assert f"livedigits {name}" in top  # an example of every command at the top
+        sub = runner.invoke(main, [name, "--help"]).output
+        assert f"livedigits {name} " in sub.split("Options:")[0], name  # its own example
+
+
+def test_every_option_is_described():
+    import click
+
+    for name, cmd in main.commands.items():
+        for p in cmd.params:
+            if isinstance(p, click.Option) and not p.hidden:
+                assert p.help, f"{name} {p.opts[0]} has no help"
+
+
+def test_synth_names_its_samples_in_help():
+    from livedigits.synth import SAMPLES
+
+    out = " ".join(CliRunner().invoke(main, ["synth", "--help"]).output.split())
+    assert all(n in out for n in SAMPLES)
+
+
+def test_synth_refuses_to_overwrite_the_shipped_samples():
+    before = Path("samples/plain_480p.mp4").stat().st_mtime_ns
+    one_error_line(CliRunner().invoke(main, ["synth", "--only", "plain_480p"]),
+                   "shipped sample", "--force")
+    one_error_line(CliRunner().invoke(main, ["synth", "--output", "samples", "--only",
+                                             "plain_480p"]), "shipped sample")
+    assert Path("samples/plain_480p.mp4").stat().st_mtime_ns == before
+
+
+def test_old_out_is_still_accepted(tmp_path):
+    missing = str(tmp_path / "missing.npz")
+    for args in (["train", "--out", str(tmp_path), "--data", missing],
+                 ["synth", "--out", str(tmp_path), "--only", "blank_720p", "--data", missing]):
+        one_error_line(CliRunner().invoke(main, args), "not found")  # parsed; data looked for
+
+
+def test_score_json_to_a_file_and_to_stdout(tmp_path):
+    from tests.test_score import CASES, write
+
+    p, t = write(tmp_path, *CASES["a false detection"][:2])
+    out = tmp_path / "s.json"
+    res = CliRunner().invoke(main, ["score", p, t, "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "recall" in res.stdout  # the table still goes to the terminal
+    assert json.loads(out.read_text())["false_detections"] == 1
+    assert res.stderr.strip() == f"wrote {out}"
+    dash = CliRunner().invoke(main, ["score", p, t, "--json", "-"])
+    assert json.loads(dash.stdout)["false_detections"] == 1
+
+
+def test_score_against_the_wrong_truth_is_an_error(tmp_path):
+    pred = tmp_path / "plain.jsonl"
+    res = CliRunner().invoke(main, ["run", "samples/plain_480p.mp4", "--no-display", "--json",
+                                    str(pred), "--max-frames", "20"])
+    assert res.exit_code == 0, res.output
+    ok = CliRunner().invoke(main, ["score", str(pred), "samples/plain_480p.json"])
+    assert ok.exit_code == 0, ok.output
+    for other in ("samples/ruled_720p.json", "samples/hard_720p.json"):
+        res = CliRunner().invoke(main, ["score", str(pred), other])
+        one_error_line(res, "does not match", other)
+
+
+def test_list_cameras_without_any(monkeypatch):
+    from livedigits import cameras
+
+    monkeypatch.setattr(cameras, "list_cameras", lambda: [])
+    res = CliRunner().invoke(main, ["run", "--list-cameras"])
+    assert res.exit_code == 0 and "no camera opens" in res.output
+
+
+def test_list_cameras_lists_what_opens(monkeypatch):
+    import numpy as np
+
+    from livedigits import cameras
+
+    class Cap:
+        def __init__(self, i):
+            self.i = i
+
+        def isOpened(self):  # noqa: N802
+            return self.i == 1
+
+        def read(self):
+            return True, np.zeros((480, 640, 3), np.uint8)
+
+        def release(self):
+            pass
+
+    monkeypatch.setattr(cameras.sys, "platform", "test")
+    found = cameras.list_cameras(opener=Cap)
+    assert [(c.index, c.size) for c in found] == [(1, (640, 480))]
+    assert cameras.format_cameras(found).startswith("1  ")
+
+
+def test_closed_stdout_pipe_is_quiet(tmp_path):
+    import subprocess
+    import sys
+
+    cmd = (f"{sys.executable} -m livedigits run samples/plain_480p.mp4 --no-display --json - "
+           "| head -n 2")
+    proc = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True,
+                          text=True, timeout=300)
+    assert len(proc.stdout.splitlines()) == 2
+    assert "error" not in proc.stderr.lower() and "Traceback" not in proc.stderr
+    assert "Broken pipe" not in proc.stderr

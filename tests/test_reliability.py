@@ -330,7 +330,7 @@ def _garbage_stream(avi: bytes) -> bytes:
     ("noise.avi", _garbage_stream, ("cannot decode", "noise.avi")),
     ("empty.avi", lambda avi: b"", ("empty",)),
     ("empty.png", lambda avi: b"", ("empty",)),
-    ("text.jpg", lambda avi: b"hello " * 50, ("cannot decode", "text.jpg")),
+    ("text.jpg", lambda avi: b"hello " * 50, ("text file", "text.jpg")),
     ("half.png", lambda avi: cv2.imencode(".png", np.zeros((50, 50), np.uint8))[1]
      .tobytes()[:40], ("half.png",)),
 ], ids=["unknown-codec", "garbage-stream", "zero-byte-video", "zero-byte-image", "text-as-jpg",

@@ -119,3 +119,37 @@ def test_write_image_user_errors(tmp_path, name, image, words):
     with pytest.raises(UserError, match=words):
         write_image(tmp_path / name, image)
     assert not (tmp_path / name).exists()
+
+
+def _fourcc(path) -> str:
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    code = int(cap.get(cv2.CAP_PROP_FOURCC))
+    cap.release()
+    return code.to_bytes(4, "little").decode("ascii", "replace").lower()
+
+
+def test_mp4_is_h264_where_pyav_is_installed(tmp_path):
+    pytest.importorskip("av")
+    path = tmp_path / "out.mp4"
+    frames = [np.full((120, 160, 3), v, np.uint8) for v in (0, 80, 160, 240)]
+    with VideoSink(path, 12.5, (160, 120)) as sink:
+        for f in frames:
+            sink.write(f)
+    assert sink.codec == "h264" and sink.note == ""
+    assert _fourcc(path) in ("avc1", "h264")
+    back, fps = read_video(path)
+    assert len(back) == 4 and fps == pytest.approx(12.5)
+    assert [int(b.mean()) for b in back] == pytest.approx([0, 80, 160, 240], abs=3)
+    assert sink.describe() == f"{path} (4 frames, H.264)"
+
+
+def test_odd_sizes_and_no_pyav_fall_back_to_mp4v_with_a_note(tmp_path, monkeypatch):
+    with VideoSink(tmp_path / "odd.mp4", 10, (161, 121)) as sink:
+        sink.write(np.zeros((121, 161, 3), np.uint8))
+    assert sink.codec == "mp4v" and "even width and height" in sink.note
+    assert len(read_video(tmp_path / "odd.mp4")[0]) == 1
+    monkeypatch.setitem(__import__("sys").modules, "av", None)  # import av fails
+    with VideoSink(tmp_path / "noav.mp4", 10, (160, 120)) as sink:
+        sink.write(np.zeros((120, 160, 3), np.uint8))
+    assert sink.codec == "mp4v" and "pip install av" in sink.note
+    assert _fourcc(tmp_path / "noav.mp4") in ("mp4v", "fmp4")  # MPEG-4 Part 2

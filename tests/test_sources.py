@@ -110,7 +110,7 @@ def test_non_ascii_path(tmp_path):
 
 
 @pytest.mark.parametrize(("name", "content", "words"), [
-    ("text.png", b"this is not an image\n", "cannot decode"),
+    ("text.png", b"this is not an image\n", "is a text file, not an image"),
     ("empty.png", b"", "empty file"),
     ("half.jpg", None, "cannot decode"),  # a JPEG cut to its first bytes
     ("missing.png", "missing", "does not exist"),
@@ -180,9 +180,10 @@ def test_open_source_dispatch(files, monkeypatch, spec, kind):
     (lambda p: p / "nope.mp4", "no such file"),
     (lambda p: p / "nope.png", "no such file"),
     (lambda p: _write(p / "empty.mp4", b""), "empty file"),
-    (lambda p: _write(p / "text.avi", b"hello, not a video\n" * 50), "cannot open"),
+    (lambda p: _write(p / "text.avi", b"hello, not a video\n" * 50), "a text file, not a video"),
+    (lambda p: _write(p / "README.md", b"# notes\n" * 50), "is a text file, not a video"),
     (lambda p: _write(p / "noise.mp4", np.random.default_rng(0).bytes(5000)), "cannot"),
-    (lambda p: _write(p / "bad.png", b"GIF89a not really"), "cannot decode"),
+    (lambda p: _write(p / "bad.png", b"GIF89a\x01\x00 not really"), "cannot decode"),
     (lambda p: (p / "emptydir").mkdir() or p / "emptydir", "no images"),
     (lambda p: "   ", "no source"),
 ])
