@@ -17,11 +17,11 @@ if not os.environ.get("LIVEDIGITS_DEBUG"):
     os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
 
-__all__ = ["Reader", "Reading"]
+__all__ = ["Reader", "Reading", "Digit", "Number"]
 
 
 def __getattr__(name: str):
-    """`Reader` and `Reading` load on first use, so `import livedigits` stays light."""
+    """The API (`livedigits.api`) loads on first use, so `import livedigits` stays light."""
     if name in __all__:
         from livedigits import api
 

@@ -1,0 +1,148 @@
+"""The Python API: the digits and numbers of an image, or of every frame of a source.
+
+    >>> from livedigits import Reader
+    >>> reader = Reader()                                  # doctest: +SKIP
+    >>> reading = reader.read("page.jpg")                  # doctest: +SKIP
+    >>> reading.text, [(d.digit, d.box) for d in reading.digits][:1]   # doctest: +SKIP
+    ('2021 7', [(2, (412, 230, 38, 61))])
+    >>> for r in reader.stream("samples/plain_480p.mp4"):  # doctest: +SKIP
+    ...     print(r.frame, r.text)
+
+The same pipeline and model as `livedigits run`; boxes are (x, y, width, height) in pixels of
+the image given. Errors a user can make (a missing file, a camera that does not open) raise
+`livedigits.errors.UserError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from livedigits.detections import FrameResult
+from livedigits.pipeline import Pipeline, PipelineSettings
+
+Box = tuple[int, int, int, int]  # x, y, width, height
+
+
+@dataclass(frozen=True)
+class Digit:
+    """One digit read: its value, how sure the model is (0-1), its box, and its track id in a
+    stream (None for a single image)."""
+
+    digit: int
+    confidence: float
+    box: Box
+    track: int | None = None
+
+
+@dataclass(frozen=True)
+class Number:
+    """Digits on one line read together, e.g. '2021', with the box around them."""
+
+    text: str
+    box: Box
+    digits: tuple[Digit, ...]
+
+
+@dataclass
+class Reading:
+    """What was read in one image or frame; `result` is the pipeline's own record."""
+
+    frame: int
+    time: float
+    digits: list[Digit]
+    numbers: list[Number]
+    result: FrameResult = field(repr=False)
+    name: str = ""  # the file, for a folder of images
+
+    @property
+    def text(self) -> str:
+        """The numbers in reading order, separated by spaces: '2021 7'."""
+        return " ".join(n.text for n in self.numbers)
+
+    def to_json(self) -> dict:
+        """The record `livedigits run --json` writes for this frame."""
+        record = self.result.to_json()
+        if self.name:
+            record["file"] = self.name
+        return record
+
+
+def reading(result: FrameResult, name: str = "") -> Reading:
+    """A pipeline result as plain Python values."""
+    det = result.detections
+    digits = [Digit(int(d), round(float(c), 4), tuple(int(v) for v in box),
+                    None if t < 0 else int(t))
+              for box, d, c, t in zip(det.xywh, det.digit, det.confidence, det.track_id,
+                                      strict=True)]
+    numbers = [Number(n.text, tuple(n.xywh), tuple(digits[m] for m in n.members
+                                                   if 0 <= m < len(digits)))
+               for n in result.numbers]
+    return Reading(int(result.index), float(result.time), digits, numbers, result, name)
+
+
+class Reader:
+    """Reads handwritten digits with the shipped model (or `model`, a .keras file).
+
+    The model loads once, on the first read. `min_confidence` drops doubtful digits; `invert`
+    says light ink on a dark board (True) or dark ink on paper (False); None decides per image.
+    """
+
+    def __init__(self, model: str | Path | None = None, min_confidence: float = 0.6,
+                 invert: bool | None = None) -> None:
+        self.model_path = None if model is None else Path(model)
+        self.min_confidence = min_confidence
+        self.invert = invert
+        self._classifier = None
+
+    @property
+    def classifier(self):
+        if self._classifier is None:
+            from livedigits.classify import Classifier
+
+            self._classifier = Classifier(self.model_path)
+        return self._classifier
+
+    def _pipeline(self, track: bool) -> Pipeline:
+        settings = PipelineSettings(min_confidence=self.min_confidence, track=track)
+        settings.detector = type(settings.detector)(invert=self.invert)
+        return Pipeline(self.classifier, settings)
+
+    def read(self, image: np.ndarray | str | Path) -> Reading:
+        """The digits and numbers of one image: a BGR (or grey) array, or an image file."""
+        from livedigits.sources import read_image, to_bgr8
+
+        name = ""
+        if isinstance(image, str | Path):
+            name, image = str(image), read_image(image)
+        else:
+            image = to_bgr8(np.asarray(image))
+        return reading(self._pipeline(track=False).process(image), name)
+
+    def stream(self, source: str | int | Path, max_frames: int | None = None
+               ) -> Iterator[Reading]:
+        """A Reading per frame of a camera index, a stream URL, a video, an image or a folder
+        of images. Digits are tracked across the frames of a video or live source, as in
+        `livedigits run`: a digit is reported from its second frame on."""
+        from livedigits.sources import ImageFolderSource, ImageSource, open_source
+
+        with open_source(str(source)) as src:
+            still = isinstance(src, ImageSource | ImageFolderSource)
+            pipeline = self._pipeline(track=not still)
+            for n, frame in enumerate(src):
+                if max_frames is not None and n >= max_frames:
+                    break
+                yield reading(pipeline.process(frame.image, frame.index, frame.time),
+                              frame.name)
+
+    def draw(self, image: np.ndarray, read: Reading, show_confidence: bool = False
+             ) -> np.ndarray:
+        """A copy of `image` with the boxes, digits and numbers of `read` drawn on it."""
+        from livedigits.annotate import annotate
+        from livedigits.sources import to_bgr8
+
+        return annotate(to_bgr8(np.asarray(image)).copy(), read.result, overlay=False,
+                        show_confidence=show_confidence)

@@ -1,0 +1,63 @@
+"""The Python API on a sample image, a video and an array."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+import livedigits
+from livedigits.errors import UserError
+from tests.conftest import MODEL, realworld_cases
+
+REAL = realworld_cases()
+SAMPLE = "samples/plain_480p.mp4"
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return livedigits.Reader(MODEL)
+
+
+@pytest.mark.skipif(not REAL, reason="no ../shared/realworld/ beside the checkout")
+def test_read_a_real_photo_by_path_and_as_an_array(reader):
+    path, digits = REAL[0]
+    r = reader.read(path)
+    assert r.text.replace(" ", "") == digits
+    assert len(r.digits) == len(digits)
+    h, w = cv2.imread(str(path)).shape[:2]
+    for d in r.digits:
+        x, y, bw, bh = d.box
+        assert 0 <= x < x + bw <= w and 0 <= y < y + bh <= h
+        assert 0.6 <= d.confidence <= 1 and d.track is None
+    # every digit of a number is one of the digits read, inside the number's box
+    for n in r.numbers:
+        assert "".join(str(d.digit) for d in n.digits) == n.text
+        nx, ny, nw, nh = n.box
+        for d in n.digits:
+            assert nx <= d.box[0] and d.box[0] + d.box[2] <= nx + nw
+    same = reader.read(cv2.imread(str(path)))
+    assert same.text == r.text and same.name == "" and r.name == str(path)
+    assert r.to_json()["file"] == str(path)
+
+
+def test_stream_gives_a_reading_per_frame_with_tracks(reader):
+    frames = list(reader.stream(SAMPLE, max_frames=6))
+    assert [f.frame for f in frames] == list(range(6))
+    assert frames[0].digits == []  # a digit is reported from its second frame
+    assert frames[-1].digits and all(d.track is not None for d in frames[-1].digits)
+    assert frames[-1].text
+
+
+def test_a_blank_array_reads_nothing_and_draw_keeps_the_size(reader):
+    blank = np.full((120, 200), 230, np.uint8)
+    r = reader.read(blank)
+    assert r.digits == [] and r.numbers == [] and r.text == ""
+    assert reader.draw(blank, r).shape == (120, 200, 3)
+
+
+def test_user_mistakes_raise_one_line_user_errors(reader, tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        reader.read(tmp_path / "missing.png")
+    with pytest.raises(UserError, match="no such file"):
+        next(reader.stream(tmp_path / "missing.mp4"))
