@@ -27,7 +27,7 @@ Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive), pixels
 
 def _scale(scene: np.ndarray) -> float:
     """Text and line size that stays readable from 480p to 4K."""
-    return max(0.5, scene.shape[0] / 720)
+    return max(0.75, scene.shape[0] / 720)
 
 
 def _thick(s: float) -> int:
