@@ -40,6 +40,12 @@ def text_size(text: str, scale: float) -> tuple[int, int]:
     return tw + 4, th + base + 2
 
 
+def as_rect(box) -> Rect:
+    """Four numbers as an integer Rect."""
+    x0, y0, x1, y1 = (int(v) for v in box)
+    return x0, y0, x1, y1
+
+
 def overlaps(a: Rect, b: Rect) -> bool:
     """Whether two rectangles share any pixel."""
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
@@ -74,7 +80,7 @@ def place_labels(anchors: Sequence[Rect], sizes: Sequence[tuple[int, int]],
     placed: list[Rect] = []
     steps = len(anchors) + 2
     for box, (w, h) in zip(anchors, sizes, strict=True):
-        spots = _candidates(tuple(int(v) for v in box), w, h, frame, steps, gap)
+        spots = _candidates(as_rect(box), w, h, frame, steps, gap)
 
         def cost(r: Rect) -> tuple[int, int]:
             return (sum(overlaps(r, p) for p in placed), sum(overlaps(r, a) for a in avoid))
@@ -116,7 +122,7 @@ def layout(det: Detections, numbers: list[Number], frame: tuple[int, int], scale
            show_confidence: bool = False) -> Layout:
     """Place the labels of `det` and `numbers` in a frame (w, h) so none covers another
     label or a digit (see `place_labels`); digits are labelled in reading order."""
-    boxes: list[Rect] = [tuple(int(v) for v in b) for b in det.xyxy]
+    boxes: list[Rect] = [as_rect(b) for b in det.xyxy]
     texts = [digit_text(d, c, show_confidence) for d, c in zip(det.digit, det.confidence,
                                                                strict=True)]
     order = [int(i) for i in np.lexsort((det.xyxy[:, 0], det.xyxy[:, 1] // 8))] if boxes else []

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from livedigits.detections import FrameResult
-from livedigits.pipeline import Pipeline, PipelineSettings
+from livedigits.pipeline import DigitModel, Pipeline, PipelineSettings
 
 Box = tuple[int, int, int, int]  # x, y, width, height
 
@@ -71,14 +71,20 @@ class Reading:
         return record
 
 
+def as_box(values) -> Box:
+    """Four numbers as an integer (x, y, width, height)."""
+    x, y, w, h = (int(v) for v in values)
+    return x, y, w, h
+
+
 def reading(result: FrameResult, name: str = "") -> Reading:
     """A pipeline result as plain Python values."""
     det = result.detections
-    digits = [Digit(int(d), round(float(c), 4), tuple(int(v) for v in box),
+    digits = [Digit(int(d), round(float(c), 4), as_box(box),
                     None if t < 0 else int(t))
               for box, d, c, t in zip(det.xywh, det.digit, det.confidence, det.track_id,
                                       strict=True)]
-    numbers = [Number(n.text, tuple(n.xywh), tuple(digits[m] for m in n.members
+    numbers = [Number(n.text, as_box(n.xywh), tuple(digits[m] for m in n.members
                                                    if 0 <= m < len(digits)))
                for n in result.numbers]
     return Reading(int(result.index), float(result.time), digits, numbers, result, name)
@@ -96,10 +102,11 @@ class Reader:
         self.model_path = None if model is None else Path(model)
         self.min_confidence = min_confidence
         self.invert = invert
-        self._classifier = None
+        self._classifier: DigitModel | None = None
 
     @property
-    def classifier(self):
+    def classifier(self) -> DigitModel:
+        """The model, loaded on first use."""
         if self._classifier is None:
             from livedigits.classify import Classifier
 
@@ -113,7 +120,7 @@ class Reader:
 
     def read(self, image: np.ndarray | str | Path) -> Reading:
         """The digits and numbers of one image: a BGR (or grey) array, or an image file."""
-        from livedigits.sources import read_image, to_bgr8
+        from livedigits.images import read_image, to_bgr8
 
         name = ""
         if isinstance(image, str | Path):
@@ -142,7 +149,7 @@ class Reader:
              ) -> np.ndarray:
         """A copy of `image` with the boxes, digits and numbers of `read` drawn on it."""
         from livedigits.annotate import annotate
-        from livedigits.sources import to_bgr8
+        from livedigits.images import to_bgr8
 
         return annotate(to_bgr8(np.asarray(image)).copy(), read.result, overlay=False,
                         show_confidence=show_confidence)

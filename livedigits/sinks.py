@@ -11,7 +11,7 @@ import sys
 import weakref
 from fractions import Fraction
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import cv2
 import numpy as np
@@ -43,7 +43,7 @@ class _H264Writer:
     def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
         import av  # only here: a missing PyAV means mp4v, not a failed import
 
-        self._container = av.open(str(path), "w")
+        self._container: Any = av.open(str(path), "w")
         try:
             stream = self._container.add_stream(
                 "libx264", rate=Fraction(fps).limit_denominator(1001))

@@ -17,11 +17,14 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import click
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    from livedigits.sinks import VideoSink
 
 ESC = 27
 SCREEN_FALLBACK = (1280, 720)  # when the platform does not say
@@ -270,11 +273,11 @@ class Viewer:
         self.echo = echo or (lambda msg: click.echo(msg, err=True))
         self._due: float | None = None
         self._scene: np.ndarray | None = None
-        self._recorder = None
+        self._recorder: VideoSink | None = None
         self.saved: list[Path] = []  # snapshots and recordings, in order
 
     # --- drawing ----------------------------------------------------------------------------
-    def _put(self, render: Render, note: str | None = None) -> None:
+    def _put(self, render: Render, note: str | None = None) -> np.ndarray:
         from livedigits.annotate import draw_help, draw_note
 
         scene = render(self.state)
@@ -284,12 +287,13 @@ class Viewer:
             scene = draw_note(scene.copy(), note)
         self._scene = scene
         self.window.show(scene)
+        return scene
 
     def show(self, render: Render) -> bool:
         """Show the next frame; False when the user quit or closed the window."""
-        self._put(render)
+        scene = self._put(render)
         if self.state.recording and self._recorder is not None:
-            self._recorder.write(self._scene)
+            self._recorder.write(scene)
         now = self.window.clock()
         if self._due is None or now - self._due > 0.25:  # first frame, or fell behind
             self._due = now
