@@ -190,7 +190,7 @@ class FakeWindow:
 
     >>> w = FakeWindow(keys=[None, "q"])
     >>> w.show(np.zeros((2, 2, 3), np.uint8)); w.wait_key(40), w.wait_key(40), w.held_ms
-    (-1, 113, [80])
+    (-1, 113, [80.0])
     """
 
     def __init__(self, keys: Iterable[str | int | None] = (), close_after: int | None = None,
