@@ -113,7 +113,7 @@ def fit_to_screen(size: tuple[int, int], screen: tuple[int, int],
     `use` of the screen. Never enlarged.
 
     >>> fit_to_screen((1920, 1080), (1366, 768))
-    (1228, 691)
+    (1229, 691)
     """
     w, h = size
     s = min(1.0, use * screen[0] / max(w, 1), use * screen[1] / max(h, 1))
