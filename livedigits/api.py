@@ -134,11 +134,10 @@ class Reader:
         """A Reading per frame of a camera index, a stream URL, a video, an image or a folder
         of images. Digits are tracked across the frames of a video or live source, as in
         `livedigits run`: a digit is reported from its second frame on."""
-        from livedigits.sources import ImageFolderSource, ImageSource, open_source
+        from livedigits.sources import open_source
 
         with open_source(str(source)) as src:
-            still = isinstance(src, ImageSource | ImageFolderSource)
-            pipeline = self._pipeline(track=not still)
+            pipeline = self._pipeline(track=not (src.info.still or src.info.frame_count == 1))
             for n, frame in enumerate(src):
                 if max_frames is not None and n >= max_frames:
                     break

@@ -198,31 +198,50 @@ def _camera_size(ctx, param, value: str | None) -> tuple[int, int] | None:
 @click.option("--camera-size", callback=_camera_size, default=None, metavar="WxH",
               help="Ask the camera for this resolution, e.g. 1280x720.")
 @click.option("--show-crops", is_flag=True,
-              help="Draw the 28x28 crop the model saw beside each box (debugging).")
+              help="Show the 28x28 crop the model saw of each digit, in a strip below the "
+                   "frame (debugging; `c` in the window).")
+@click.option("--show-confidence", is_flag=True,
+              help="Label each digit with the model's confidence too, e.g. '9 .95'.")
 @click.option("--retries", type=click.IntRange(min=0), default=RETRIES,
               show_default=True, help="Reconnects of a dropped live stream before giving up.")
+@click.option("--save-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Where the window's snapshots (s) and recordings (r) go.")
+@click.option("--exit-at-end", is_flag=True,
+              help="Close the window when a video ends (by default its last frame stays up "
+                   "until q or Esc).")
 @click.option("--list-cameras", is_flag=True,
               help="List the cameras that open (index and name) and exit.")
 @click.pass_context
 def run(ctx: click.Context, source: str | None, output: Path | None, json_path: str | None,
-        no_display: bool,
-        benchmark: bool, max_frames: int | None, model: Path | None, min_confidence: float,
-        invert: bool | None, camera_size: tuple[int, int] | None, show_crops: bool,
-        retries: int, list_cameras: bool) -> None:
+        no_display: bool, benchmark: bool, max_frames: int | None, model: Path | None,
+        min_confidence: float, invert: bool | None, camera_size: tuple[int, int] | None,
+        show_crops: bool, show_confidence: bool, retries: int, save_dir: Path,
+        exit_at_end: bool, list_cameras: bool) -> None:
     """Box and read every handwritten digit in SOURCE.
 
     SOURCE is a camera index (0), a video file, an image, a folder of images, or a stream
-    URL (rtsp://... or http://... such as a phone's IP-webcam app). In the window: q or Esc
-    quits, space pauses, s saves a snapshot.
+    URL (rtsp://... or http://... such as a phone's IP-webcam app). A video plays in the
+    window at its own speed (headless, or with --benchmark, as fast as it can be read); an
+    image, and a video's last frame, stay up until q or Esc. The console prints each number
+    once it has held for a few frames.
+
+    \b
+    Keys in the window:
+      q / Esc   quit                    s      save a snapshot (PNG, in --save-dir)
+      space     pause / resume          r      start / stop recording (MP4, in --save-dir)
+      .         one frame on (paused)   + / -  raise / lower min confidence
+      c         crops view              h      show / hide this help
 
     \b
     Examples:
       livedigits run 0
       livedigits run samples/plain_480p.mp4 --output read.mp4 --json read.jsonl
-      livedigits run page.jpg
+      livedigits run page.jpg --output page-read.png
+      livedigits run scans/ --json scans.jsonl        # a folder, with a progress bar
       livedigits run 1 --camera-size 1280x720          # the second camera, at 720p
       livedigits run http://192.168.1.20:8080/video   # a phone's IP-webcam app
       livedigits run samples/crowded_720p.mp4 --benchmark
+      livedigits run --list-cameras
     """
     if list_cameras:
         from livedigits import cameras
@@ -241,7 +260,8 @@ def run(ctx: click.Context, source: str | None, output: Path | None, json_path: 
     run_loop(RunOptions(source=source, model=model, output=output, json_path=json_path,
                         display=not no_display, benchmark=benchmark, max_frames=max_frames,
                         min_confidence=min_confidence, invert=invert, camera_size=camera_size,
-                        show_crops=show_crops, retries=retries), classifier)
+                        show_crops=show_crops, retries=retries, save_dir=save_dir,
+                        exit_at_end=exit_at_end, show_confidence=show_confidence), classifier)
 
 
 @main.command(short_help="Draw digits with the mouse and see them read as you draw.")

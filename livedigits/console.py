@@ -42,6 +42,17 @@ class Debounce:
             return text
         return None
 
+    def flush(self) -> str | None:
+        """At the end: the last reading, if it held two frames (or is the only one) and was
+        not printed; a flip on the very last frame is not."""
+        text = self._candidate
+        if text is None or text == self.printed:
+            return None
+        if self._count >= min(2, self.frames) or self.printed is None:
+            self.printed = text
+            return text
+        return None
+
 
 def _clock_text(seconds: float) -> str:
     seconds = int(round(max(seconds, 0)))

@@ -12,18 +12,18 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 import click
-import cv2
 import numpy as np
 
 from livedigits.annotate import annotate
+from livedigits.console import Debounce, Progress
 from livedigits.defaults import FALLBACK_FPS, MIN_CONFIDENCE, RETRIES
 from livedigits.detect import DetectorSettings
 from livedigits.detections import FrameResult
@@ -31,7 +31,7 @@ from livedigits.errors import UserError
 from livedigits.pipeline import DigitModel, Pipeline, PipelineSettings, Prepared
 from livedigits.sinks import JsonlSink, VideoSink, write_image
 from livedigits.sources import Frame, Source, SourceInfo, StreamLost, open_source
-from livedigits.window import has_display, window_open
+from livedigits.window import Viewer, ViewState, Window, has_display, open_window
 
 WINDOW = "livedigits"
 STAGES = ("read", "detect", "preprocess", "infer", "track", "numbers", "draw", "write")
@@ -51,6 +51,9 @@ class RunOptions:
     camera_size: tuple[int, int] | None = None
     show_crops: bool = False
     retries: int = RETRIES
+    save_dir: Path = Path(".")  # snapshots and recordings from the window
+    exit_at_end: bool = False  # else the window holds a video's last frame until q
+    show_confidence: bool = False
 
 
 @dataclass
@@ -136,51 +139,17 @@ class StopSignals:
             raise Stop()
 
 
-class Window:
-    """The live window: shows frames, handles q/Esc, space (pause) and s (snapshot)."""
-
-    def __init__(self) -> None:
-        cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
-        self.paused = False
-
-    def show(self, scene: np.ndarray) -> bool:
-        """Show a frame; False when the user asked to quit or closed the window."""
-        cv2.imshow(WINDOW, scene)
-        while True:
-            key = cv2.waitKey(50 if self.paused else 1) & 0xFF  # paused: still see a close
-            if key in (ord("q"), 27):
-                return False
-            if not window_open(WINDOW):
-                return False
-            if key == ord(" "):
-                self.paused = not self.paused
-            elif key == ord("s"):
-                name = f"livedigits-{time.strftime('%Y%m%d-%H%M%S')}.png"
-                cv2.imwrite(name, scene)
-                click.echo(f"saved snapshot {name}", err=True)
-            if not self.paused:
-                return True
-
-    def close(self) -> None:
-        if window_open(WINDOW):
-            cv2.destroyWindow(WINDOW)
-
-    def __enter__(self) -> Window:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def run(opts: RunOptions, classifier: DigitModel | None = None) -> Stats:
+def run(opts: RunOptions, classifier: DigitModel | None = None,
+        window: Window | None = None) -> Stats:
     """Read the source until it ends or the user stops; returns the timing statistics.
 
-    `classifier` reads the crops; by default the model at `opts.model` is loaded.
+    `classifier` reads the crops; by default the model at `opts.model` is loaded. `window`
+    (a `FakeWindow` in tests) is shown instead of opening one.
     """
     stats = Stats()
     with StopSignals() as signals:
         try:
-            return _run(opts, classifier, signals, stats)
+            return _run(opts, classifier, signals, stats, window)
         except (KeyboardInterrupt, Stop):
             # Mostly before the first frame: a camera or stream still opening, the model loading.
             done = f"after {stats.frames} frames" if stats.frames else "before the first frame"
@@ -189,22 +158,23 @@ def run(opts: RunOptions, classifier: DigitModel | None = None) -> Stats:
 
 
 def _run(opts: RunOptions, classifier: DigitModel | None, signals: StopSignals,
-         stats: Stats) -> Stats:
+         stats: Stats, window: Window | None = None) -> Stats:
     """Open the parts, run the loop, then say how it ended (errors as one-line UserErrors)."""
-    display = want_display(opts)
+    display = window is not None or want_display(opts)
     check_outputs(opts)
-    progress = Progress()
+    folder = FolderProgress()
     source = open_source(opts.source, camera_size=opts.camera_size, retries=opts.retries,
-                         on_error=progress.skipped)
+                         on_error=folder.skipped)
     with ExitStack() as stack:
         stack.callback(source.close)
         clf = classifier if classifier is not None else load_classifier(opts.model)
         pipeline = Pipeline(clf, pipeline_settings(opts, source.info))
-        outputs = open_outputs(opts, source.info, progress, stack)
-        window = stack.enter_context(Window()) if display else None
-        stopped = False
+        outputs = open_outputs(opts, source.info, folder, stack)
+        viewer = open_viewer(opts, source.info, stack, window) if display else None
+        stopped = ended = False
+        last: Render | None = None
         try:
-            loop(source, pipeline, outputs, window, opts, signals, stats, stack)
+            last, ended = loop(source, pipeline, outputs, viewer, opts, signals, stats, stack)
         except (KeyboardInterrupt, Stop):
             stopped = True
             click.echo(f"stopped after {stats.frames} frames; outputs are complete", err=True)
@@ -212,42 +182,92 @@ def _run(opts: RunOptions, classifier: DigitModel | None, signals: StopSignals,
             raise UserError(f"{e} ({stats.frames} frames read; outputs are complete)") from e
         finally:
             signals.hold()
+        say_written(outputs)
         check_ending(opts, source, stats, stopped)
+        if viewer is not None and last is not None and ended and hold_at_end(opts, source.info):
+            what = "image" if source.info.still else "end of video"
+            # outputs are final: Ctrl-C or SIGTERM now just closes the window
+            viewer.hold(last, f"{what}: q or Esc closes the window",
+                        stop=lambda: signals.signum is not None)
     if opts.benchmark:
         print_benchmark(stats, clf, source, to_stderr=opts.json_path == "-")
     return stats
 
 
-def loop(source: Source, pipeline: Pipeline, outputs: list[Output], window: Window | None,
-         opts: RunOptions, signals: StopSignals, stats: Stats, stack: ExitStack) -> None:
-    """Each frame: finish it (classify, track, numbers), draw it, write it to every output."""
+Render = Callable[[ViewState], np.ndarray]
+
+
+def loop(source: Source, pipeline: Pipeline, outputs: list[Output], viewer: Viewer | None,
+         opts: RunOptions, signals: StopSignals, stats: Stats, stack: ExitStack
+         ) -> tuple[Render | None, bool]:
+    """Each frame: finish it (classify, track, numbers), draw it, write it to every output,
+    show it. Returns how to draw the last frame and whether the source came to its end (not
+    the user quitting, nor --max-frames)."""
     fps_ema = None
-    draw = window is not None or opts.output is not None
+    draw = opts.output is not None
+    overlay: dict[str, float] = {}  # the last complete frame's stages, for the window
+    render: Render | None = None
     t_start = t_read = time.perf_counter()
     try:
         for frame, prepared in _prepared(source, pipeline, stack):
+            if viewer is not None:  # + and - in the window
+                pipeline.settings.min_confidence = viewer.state.min_confidence
             t0 = time.perf_counter()
             result = pipeline.finish(prepared, frame.index, frame.time)
             t1 = time.perf_counter()
             stages = {"read": (t0 - t_read) * 1e3, **result.stages_ms}
             scene = None
             if draw:
-                fps_ema = _ema(fps_ema, 1000.0 / max(sum(stages.values()), 1e-3))
-                scene = annotate(frame.image.copy() if window is None else frame.image, result,
-                                 fps_ema, show_crops=opts.show_crops, overlay=window is not None)
+                scene = annotate(frame.image.copy(), result, show_crops=opts.show_crops,
+                                 overlay=False, show_confidence=opts.show_confidence)
             t2 = time.perf_counter()
             with signals.writing():  # a frame goes to every output or to none
                 for out in outputs:
                     out.write(frame, result, scene)
                 stages.update(draw=(t2 - t1) * 1e3, write=(time.perf_counter() - t2) * 1e3)
                 stats.add(stages)  # before a deferred stop, so the count matches the outputs
-            if window is not None and scene is not None and not window.show(scene):
-                break
+            if viewer is not None:
+                fps_ema = _ema(fps_ema, 1000.0 / max(sum(stages.values()), 1e-3))
+                render = window_render(frame.image, result, fps_ema, overlay or stages, opts)
+                overlay = stages
+                if not viewer.show(render):
+                    return render, False
             if opts.max_frames is not None and stats.frames >= opts.max_frames:
-                break
+                return render, False
             t_read = time.perf_counter()
     finally:
         stats.seconds = time.perf_counter() - t_start
+    return render, True
+
+
+def window_render(image: np.ndarray, result: FrameResult, fps: float | None,
+                  stages: dict[str, float], opts: RunOptions) -> Render:
+    """How the window draws this frame, for whatever the keys have set (crops, help, ...)."""
+
+    def render(state: ViewState) -> np.ndarray:
+        return annotate(image.copy(), result, fps, show_crops=opts.show_crops or state.show_crops,
+                        stages_ms=stages, show_confidence=opts.show_confidence,
+                        extra=state.status())
+
+    return render
+
+
+def open_viewer(opts: RunOptions, info: SourceInfo, stack: ExitStack,
+                window: Window | None = None) -> Viewer:
+    """The window and its keys; a video file plays at its own fps, anything else at once."""
+    if window is None:
+        window = open_window(WINDOW, info.size)
+    pace = info.fps if not (info.live or info.still) else None
+    viewer = Viewer(window, ViewState(min_confidence=opts.min_confidence), fps=pace,
+                    save_dir=opts.save_dir, record_fps=info.fps or FALLBACK_FPS)
+    stack.callback(viewer.close)
+    return viewer
+
+
+def hold_at_end(opts: RunOptions, info: SourceInfo) -> bool:
+    """Whether the window stays up when the source ends: an image always, a video file unless
+    --exit-at-end; a live source that ends has failed, and says so instead."""
+    return info.still or (not info.live and not opts.exit_at_end)
 
 
 def want_display(opts: RunOptions) -> bool:
@@ -289,14 +309,17 @@ def check_ending(opts: RunOptions, source: Source, stats: Stats, stopped: bool) 
 
 
 class Output(Protocol):
-    """Where each frame's result goes; `write` is called for every frame, `close` once."""
+    """Where each frame's result goes; `write` is called for every frame, `close` once (and
+    again, harmlessly, however the run ends); `written` says where a file went, if any."""
 
     def write(self, frame: Frame, result: FrameResult, scene: np.ndarray | None) -> None: ...
 
     def close(self) -> None: ...
 
+    def written(self) -> list[str]: ...
 
-def open_outputs(opts: RunOptions, info: SourceInfo, progress: Progress,
+
+def open_outputs(opts: RunOptions, info: SourceInfo, folder: FolderProgress,
                  stack: ExitStack) -> list[Output]:
     """The outputs the options ask for, each closed by `stack` however the run ends."""
     outputs: list[Output] = []
@@ -305,14 +328,24 @@ def open_outputs(opts: RunOptions, info: SourceInfo, progress: Progress,
                        else VideoOutput(opts.output, info.fps or FALLBACK_FPS))
     if opts.json_path:
         outputs.append(JsonlOutput(opts.json_path))
-    outputs.append(ConsoleOutput(still=info.still, changes=not opts.benchmark,
-                                 to_stderr=opts.json_path == "-"))
     if info.folder:
-        progress.start(info.frame_count or 0)
-        outputs.append(progress)
+        folder.start(info.frame_count or 0)
+    outputs.append(ConsoleOutput(still=info.still, changes=not opts.benchmark,
+                                 to_stderr=opts.json_path == "-",
+                                 progress=folder if info.folder else None))
+    if info.folder:
+        outputs.append(folder)
     for out in outputs:
         stack.callback(out.close)
     return outputs
+
+
+def say_written(outputs: list[Output]) -> None:
+    """Close the outputs and say where each file went, one line each (on stderr)."""
+    for out in outputs:
+        out.close()
+        for line in out.written():
+            click.echo(line, err=True)
 
 
 class VideoOutput:
@@ -334,12 +367,19 @@ class VideoOutput:
         if self.sink is not None:
             self.sink.close()
 
+    def written(self) -> list[str]:
+        if self.sink is None:
+            return []
+        note = [f"note: {self.sink.path} {self.sink.note}"] if self.sink.note else []
+        return [f"wrote {self.sink.describe()}", *note]
+
 
 class StillsOutput:
     """Annotated images: OUTPUT itself for one image, OUTPUT/NAME for a folder of them."""
 
     def __init__(self, path: Path, folder: bool) -> None:
         self.path, self.folder = path, folder
+        self.images = 0
 
     def write(self, frame: Frame, result: FrameResult, scene: np.ndarray | None) -> None:
         if scene is None:
@@ -349,9 +389,17 @@ class StillsOutput:
             path.mkdir(parents=True, exist_ok=True)
             path = path / Path(frame.name).name
         write_image(path, scene)
+        self.images += 1
 
     def close(self) -> None:
         pass
+
+    def written(self) -> list[str]:
+        if not self.images:
+            return []
+        if self.folder:
+            return [f"wrote {self.images} annotated images to {self.path}"]
+        return [f"wrote {self.path}"]
 
 
 class JsonlOutput:
@@ -369,51 +417,83 @@ class JsonlOutput:
     def close(self) -> None:
         self.sink.close()
 
+    def written(self) -> list[str]:
+        if self.sink.name == "-":
+            return []
+        return [f"wrote {self.sink.name} ({self.sink.lines} JSON lines)"]
+
 
 class ConsoleOutput:
-    """The numbers read: one line per image, or one per change in a video (unless `changes`
-    is off, as under --benchmark). On stderr when stdout carries the JSON Lines."""
+    """The numbers read: one line per image, or for a video a reading once it has held a few
+    frames (a number that flips between readings is not printed at every flip); none under
+    --benchmark (`changes` off). On stderr when stdout carries the JSON Lines."""
 
-    def __init__(self, still: bool, changes: bool = True, to_stderr: bool = False) -> None:
+    def __init__(self, still: bool, changes: bool = True, to_stderr: bool = False,
+                 progress: FolderProgress | None = None) -> None:
         self.still, self.changes, self.to_stderr = still, changes, to_stderr
-        self.last: str | None = None
+        self.progress = progress
+        self.debounce = Debounce()
+        self._last_time = 0.0
+
+    def _say(self, line: str) -> None:
+        if self.progress is not None:
+            self.progress.line(line, sys.stderr if self.to_stderr else sys.stdout)
+        else:
+            click.echo(line, err=self.to_stderr)
 
     def write(self, frame: Frame, result: FrameResult, scene: np.ndarray | None) -> None:
         text = result.text
         if self.still:
             prefix = f"{frame.name}: " if frame.name else ""
-            click.echo(f"{prefix}{text or '-'}", err=self.to_stderr)
-        elif text != self.last and self.changes:
-            click.echo(f"[{frame.time:8.2f} s] {text or '-'}", err=self.to_stderr)
-        self.last = text
+            self._say(f"{prefix}{text or '-'}")
+            return
+        self._last_time = frame.time
+        stable = self.debounce.update(text)
+        if stable is not None and self.changes:
+            self._say(f"[{frame.time:8.2f} s] {stable or '-'}")
 
     def close(self) -> None:
-        pass
+        """At the end, the last reading if it was never printed (a short clip, a late change)."""
+        last = self.debounce.flush()
+        if last is not None and self.changes and not self.still:
+            self._say(f"[{self._last_time:8.2f} s] {last or '-'}")
+
+    def written(self) -> list[str]:
+        return []
 
 
-class Progress:
-    """A progress bar over a folder's files, on stderr; a skipped file is reported and counted."""
+class FolderProgress:
+    """The progress bar over a folder's files (stderr), with each result line and each
+    skipped file above it."""
 
     def __init__(self) -> None:
-        self.bar: Any = None  # click's ProgressBar, once the folder's size is known
+        self.bar: Progress | None = None
 
-    def start(self, length: int) -> None:
-        self.bar = click.progressbar(length=length, label="reading images", file=sys.stderr)
+    def start(self, total: int) -> None:
+        self.bar = Progress(total, "reading images", stream=sys.stderr)
+
+    def line(self, text: str, stream: TextIO) -> None:
+        if self.bar is not None:
+            self.bar.line(text, stream)
+        else:
+            stream.write(text + "\n")
 
     def skipped(self, error: str) -> None:
-        click.echo(f"\nlivedigits: skipped {error}", err=True)
-        self.advance()
-
-    def advance(self) -> None:
+        self.line(f"livedigits: skipped {error}", sys.stderr)
         if self.bar is not None:
-            self.bar.update(1)
+            self.bar.update()
 
     def write(self, frame: Frame, result: FrameResult, scene: np.ndarray | None) -> None:
-        self.advance()
+        if self.bar is not None:
+            self.bar.update()
 
     def close(self) -> None:
         if self.bar is not None:
-            self.bar.render_finish()
+            self.bar.finish()
+            self.bar = None
+
+    def written(self) -> list[str]:
+        return []
 
 
 def check_outputs(opts: RunOptions) -> None:

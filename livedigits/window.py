@@ -318,11 +318,12 @@ class Viewer:
             if self.window.clock() >= self._due - 0.0005:
                 return True
 
-    def hold(self, render: Render, note: str) -> None:
-        """Keep the frame up (with `note`) until q, Esc, or the window is closed."""
+    def hold(self, render: Render, note: str, stop: Callable[[], bool] = lambda: False
+             ) -> None:
+        """Keep the frame up (with `note`) until q, Esc, the window is closed, or `stop()`."""
         self._stop_recording()
         self._put(render, note)
-        while self.window.is_open():
+        while self.window.is_open() and not stop():
             key = self.window.wait_key(50)
             if not self.window.is_open():
                 break

@@ -1,0 +1,94 @@
+"""The run loop with a window, without a display: a fake window records what was shown and
+for how long (paced videos, stills and last frames held, keys acting on the run)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from livedigits.run import RunOptions, run
+from livedigits.sinks import VideoSink
+from livedigits.window import FakeWindow
+from tests.conftest import FakeClassifier, page
+from tests.helpers import read_jsonl
+
+
+def write_video(path, frames: int = 5, fps: float = 10.0):
+    img = cv2.cvtColor(page(digits=(("4", 200, 240), ("7", 270, 240)), scale=4),
+                       cv2.COLOR_GRAY2BGR)
+    with VideoSink(path, fps, (640, 480)) as sink:
+        for _ in range(frames):
+            sink.write(img)
+    return path
+
+
+@pytest.fixture()
+def video(tmp_path):
+    return write_video(tmp_path / "clip.avi")
+
+
+@pytest.fixture()
+def image(tmp_path):
+    path = tmp_path / "page.png"
+    cv2.imwrite(str(path), page(digits=(("4", 200, 240), ("7", 270, 240)), scale=4))
+    return path
+
+
+def test_a_video_plays_at_its_fps_and_holds_its_last_frame(video):
+    win = FakeWindow(keys=[None] * 60 + ["q"])
+    stats = run(RunOptions(source=str(video)), FakeClassifier(), window=win)
+    assert stats.frames == 5
+    assert len(win.shown) == 6  # five frames, then the last one again with its note
+    assert win.held_ms[:4] == pytest.approx([100] * 4, abs=30)  # 10 fps
+    assert sum(win.held_ms[4:]) >= 40 * 50  # held until q
+    assert not np.array_equal(win.shown[-1], win.shown[-2])  # "end of video: q ..." on it
+
+
+def test_exit_at_end_closes_with_the_last_frame(video):
+    win = FakeWindow()
+    run(RunOptions(source=str(video), exit_at_end=True), FakeClassifier(), window=win)
+    assert len(win.shown) == 5 and sum(win.held_ms) < 1000
+
+
+def test_quit_in_the_middle_does_not_hold(video, tmp_path):
+    js = tmp_path / "out.jsonl"
+    win = FakeWindow(keys=[None, "q"])
+    stats = run(RunOptions(source=str(video), json_path=str(js)), FakeClassifier(), window=win)
+    assert stats.frames < 5 and len(win.shown) == stats.frames == len(read_jsonl(js))
+
+
+def test_a_still_image_stays_up_until_q(image):
+    win = FakeWindow(keys=[None] * 30 + [27])
+    stats = run(RunOptions(source=str(image)), FakeClassifier(), window=win)
+    assert stats.frames == 1 and len(win.shown) == 2
+    assert sum(win.held_ms) >= 30 * 50
+    assert win.waits == 31 and not win.keys  # held until Esc and not a moment longer
+
+
+def test_minus_lowers_the_min_confidence_of_the_next_frames(video, tmp_path):
+    js = tmp_path / "out.jsonl"
+    win = FakeWindow(keys=["-", "-", "-"] + [None] * 20 + ["q"])
+    run(RunOptions(source=str(video), json_path=str(js), min_confidence=0.6),
+        FakeClassifier(confidence=0.5), window=win)
+    recs = read_jsonl(js)
+    assert recs[0]["detections"] == []  # read at 0.6: nothing passes
+    assert any(r["detections"] for r in recs[1:])  # at 0.45 after the key presses
+
+
+def test_snapshots_go_to_the_save_dir(image, tmp_path):
+    shots = tmp_path / "shots"
+    win = FakeWindow(keys=["s", "q"])
+    run(RunOptions(source=str(image), save_dir=shots), FakeClassifier(), window=win)
+    (png,) = shots.glob("*.png")
+    assert cv2.imread(str(png)).shape[:2] == (480, 640)
+
+
+def test_headless_and_benchmark_open_no_window_and_so_never_wait(video, monkeypatch):
+    import livedigits.run as run_mod
+
+    monkeypatch.setattr(run_mod, "open_window", lambda *a: pytest.fail("a window was opened"))
+    monkeypatch.setattr(run_mod, "has_display", lambda: True)
+    for opts in (RunOptions(source=str(video), display=False),
+                 RunOptions(source=str(video), benchmark=True)):
+        assert run(opts, FakeClassifier()).frames == 5
