@@ -75,9 +75,12 @@ def test_evaluate_cli_table_and_json(tmp_path, mnist):
     js = json.loads(res.output.strip().splitlines()[-1])
     assert js["digits"] == 500 and js["accuracy"] > 0.98
     plot = tmp_path / "cm.png"
+    figures = tmp_path / "figures.json"
     res = CliRunner().invoke(main, ["evaluate", "--limit", "300", "--data", mnist.source,
-                                    "--plot", str(plot)])
-    assert res.exit_code == 0 and "confusion" in res.output and plot.stat().st_size > 1000
+                                    "--plot", str(plot), "--json", str(figures)])
+    assert res.exit_code == 0 and "confusion" in res.stdout and plot.stat().st_size > 1000
+    assert json.loads(figures.read_text())["digits"] == 300
+    assert res.stderr.splitlines() == [f"wrote {figures}", f"wrote {plot}"]
 
 
 def test_evaluate_with_a_bad_model_is_one_line(tmp_path):
