@@ -52,20 +52,28 @@ def overlaps(a: Rect, b: Rect) -> bool:
 
 
 def _candidates(box: Rect, w: int, h: int, frame: tuple[int, int], steps: int,
-                gap: int) -> list[Rect]:
-    """Where a w x h label may go for `box`, best first: above, below, beside, then stacked
-    further above and below; each held inside the frame."""
+                gap: int) -> np.ndarray:
+    """Where a w x h label may go for `box`, best first, as rows of x0 y0 x1 y1: above, below,
+    beside, then stacked further above and below; each held inside the frame."""
     x0, y0, x1, y1 = box
-    fw, fh = frame
-    spots = [(x0, y0 - gap - h), (x0, y1 + gap), (x1 + gap, y0), (x0 - gap - w, y0)]
-    for k in range(1, steps + 1):
-        spots += [(x0, y0 - gap - h - k * (h + gap)), (x0, y1 + gap + k * (h + gap))]
-    out = []
-    for x, y in spots:
-        x = int(min(max(x, 0), max(fw - w, 0)))
-        y = int(min(max(y, 0), max(fh - h, 0)))
-        out.append((x, y, x + w, y + h))
-    return out
+    k = np.arange(1, steps + 1)
+    xs = np.concatenate([[x0, x0, x1 + gap, x0 - gap - w], np.full(2 * steps, x0)])
+    ys = np.concatenate([[y0 - gap - h, y1 + gap, y0, y0],
+                         np.stack([y0 - gap - h - k * (h + gap),
+                                   y1 + gap + k * (h + gap)], 1).ravel()])
+    xs = np.clip(xs, 0, max(frame[0] - w, 0))
+    ys = np.clip(ys, 0, max(frame[1] - h, 0))
+    return np.stack([xs, ys, xs + w, ys + h], 1).astype(np.int64)
+
+
+def _covers(spots: np.ndarray, rects: np.ndarray) -> np.ndarray:
+    """For each spot (K, 4), how many of `rects` (M, 4) it overlaps."""
+    if not len(rects):
+        return np.zeros(len(spots), np.int64)
+    a, b = spots[:, None, :], rects[None, :, :]
+    hit = ((a[..., 0] < b[..., 2]) & (b[..., 0] < a[..., 2])
+           & (a[..., 1] < b[..., 3]) & (b[..., 1] < a[..., 3]))
+    return hit.sum(axis=1)
 
 
 def place_labels(anchors: Sequence[Rect], sizes: Sequence[tuple[int, int]],
@@ -77,17 +85,15 @@ def place_labels(anchors: Sequence[Rect], sizes: Sequence[tuple[int, int]],
     >>> place_labels([(10, 40, 30, 70), (32, 40, 52, 70)], [(40, 16), (40, 16)], (200, 200))
     [(10, 22, 50, 38), (32, 72, 72, 88)]
     """
-    placed: list[Rect] = []
-    steps = len(anchors) + 2
-    for box, (w, h) in zip(anchors, sizes, strict=True):
+    placed = np.zeros((len(anchors), 4), np.int64)
+    obstacles = np.asarray(avoid, np.int64).reshape(-1, 4)
+    steps = len(anchors) + 2  # enough rows that every label can find a free one
+    for i, (box, (w, h)) in enumerate(zip(anchors, sizes, strict=True)):
         spots = _candidates(as_rect(box), w, h, frame, steps, gap)
-
-        def cost(r: Rect) -> tuple[int, int]:
-            return (sum(overlaps(r, p) for p in placed), sum(overlaps(r, a) for a in avoid))
-
-        free = [r for r in spots if cost(r) == (0, 0)]
-        placed.append(free[0] if free else min(spots, key=cost))
-    return placed
+        labels, others = _covers(spots, placed[:i]), _covers(spots, obstacles)
+        free = np.flatnonzero((labels == 0) & (others == 0))
+        placed[i] = spots[free[0] if len(free) else np.lexsort((others, labels))[0]]
+    return [as_rect(r) for r in placed]
 
 
 def _draw_label(scene: np.ndarray, text: str, rect: Rect, color, scale: float) -> None:
@@ -99,10 +105,10 @@ def _draw_label(scene: np.ndarray, text: str, rect: Rect, color, scale: float) -
 
 
 def digit_text(digit: int, confidence: float, show_confidence: bool = False) -> str:
-    """A digit's label: the digit, with its confidence in the debug view ('9 .95')."""
+    """A digit's label: the digit, with its confidence in the debug view ('9 .95', '9 1.00')."""
     if not show_confidence:
         return str(int(digit))
-    return f"{int(digit)} {confidence:.2f}".replace(" 0.", " .").replace(" 1.00", " 1")
+    return f"{int(digit)} {confidence:.2f}".replace(" 0.", " .")
 
 
 @dataclass
@@ -207,31 +213,36 @@ def draw_crops(scene: np.ndarray, det: Detections) -> np.ndarray:
 
 
 def _panel(scene: np.ndarray, rows: list[tuple[str, str]], origin: tuple[int, int],
-           s: float, title: str | None = None) -> Rect:
-    """Rows of 'name  value' in white on a dark translucent panel at `origin`; its rect."""
+           s: float, title: str | None = None, right: bool = True) -> Rect:
+    """Rows of 'name  value' (names left, values right-aligned, or in a column when not
+    `right`; a row with no value is a line of its own) in white on a dark translucent panel
+    at `origin`; its rect."""
     fs, th = 0.5 * s, max(1, int(1.2 * s))
-    line_h = int(22 * s)
-    widths = [cv2.getTextSize(f"{a}  {b}", FONT, fs, th)[0][0] for a, b in rows]
-    if title:
-        widths.append(cv2.getTextSize(title, FONT, fs, th)[0][0])
-    name_w = max((cv2.getTextSize(a, FONT, fs, th)[0][0] for a, _ in rows), default=0)
-    w = max(widths, default=0) + int(20 * s)
-    h = line_h * (len(rows) + bool(title)) + int(10 * s)
+    line_h, pad, gap = int(22 * s), int(8 * s), int(16 * s)
+
+    def width(text: str) -> int:
+        return cv2.getTextSize(text, FONT, fs, th)[0][0] if text else 0
+
+    pairs = [(a, b) for a, b in rows if b]
+    name_w = max((width(a) for a, _ in pairs), default=0)
+    inner = max([name_w + gap + max((width(b) for _, b in pairs), default=0)]
+                + [width(a) for a, b in rows if not b] + [width(title or "")])
     x0, y0 = origin
-    x1, y1 = min(x0 + w, scene.shape[1]), min(y0 + h, scene.shape[0])
+    x1 = min(x0 + inner + 2 * pad, scene.shape[1])
+    y1 = min(y0 + line_h * (len(rows) + bool(title)) + int(10 * s), scene.shape[0])
     if x1 <= x0 or y1 <= y0:
         return (x0, y0, x0, y0)
     roi = scene[y0:y1, x0:x1]
     roi[:] = (roi.astype(np.uint16) * 3 // 10).astype(np.uint8)  # dark, and see-through
     y = y0 + line_h
     if title:
-        cv2.putText(scene, title, (x0 + int(8 * s), y), FONT, fs, WHITE, th, cv2.LINE_AA)
+        cv2.putText(scene, title, (x0 + pad, y), FONT, fs, WHITE, th, cv2.LINE_AA)
         y += line_h
     for a, b in rows:
-        cv2.putText(scene, a, (x0 + int(8 * s), y), FONT, fs, GREY, th, cv2.LINE_AA)
-        bw = cv2.getTextSize(b, FONT, fs, th)[0][0]
-        right = max(x0 + int(8 * s) + name_w + int(12 * s) + bw, x1 - int(8 * s))
-        cv2.putText(scene, b, (right - bw, y), FONT, fs, WHITE, th, cv2.LINE_AA)
+        cv2.putText(scene, a, (x0 + pad, y), FONT, fs, GREY if b else WHITE, th, cv2.LINE_AA)
+        if b:
+            x = x1 - pad - width(b) if right else x0 + pad + name_w + gap
+            cv2.putText(scene, b, (x, y), FONT, fs, WHITE, th, cv2.LINE_AA)
         y += line_h
     return (x0, y0, x1, y1)
 
@@ -253,12 +264,11 @@ def draw_overlay(scene: np.ndarray, fps: float | None, stages_ms: Mapping[str, f
 def draw_help(scene: np.ndarray, keys: Sequence[tuple[str, str]]) -> np.ndarray:
     """The keys and what they do, on a dark panel in the middle of the scene."""
     s = _scale(scene)
-    fs = 0.5 * s
-    w = max(cv2.getTextSize(f"{k}  {v}", FONT, fs, 1)[0][0] for k, v in keys) + int(40 * s)
-    h = int(22 * s) * (len(keys) + 1) + int(10 * s)
-    x0 = max(0, (scene.shape[1] - w) // 2)
-    y0 = max(0, (scene.shape[0] - h) // 2)
-    _panel(scene, list(keys), (x0, y0), s, "keys (h hides this)")
+    probe = np.zeros((scene.shape[0], scene.shape[1], 3), np.uint8)
+    title = "keys (h hides this)"
+    x0, y0, x1, y1 = _panel(probe, list(keys), (0, 0), s, title, right=False)
+    _panel(scene, list(keys), (max(0, (scene.shape[1] - x1) // 2),
+                               max(0, (scene.shape[0] - y1) // 2)), s, title, right=False)
     return scene
 
 

@@ -206,7 +206,7 @@ def loop(source: Source, pipeline: Pipeline, outputs: list[Output], viewer: View
     fps_ema = None
     draw = opts.output is not None
     overlay: dict[str, float] = {}  # the last complete frame's stages, for the window
-    render: Render | None = None
+    render: WindowFrame | None = None
     t_start = t_read = time.perf_counter()
     try:
         for frame, prepared in _prepared(source, pipeline, stack):
@@ -228,10 +228,11 @@ def loop(source: Source, pipeline: Pipeline, outputs: list[Output], viewer: View
                 stats.add(stages)  # before a deferred stop, so the count matches the outputs
             if viewer is not None:
                 fps_ema = _ema(fps_ema, 1000.0 / max(sum(stages.values()), 1e-3))
-                render = window_render(frame.image, result, fps_ema, overlay or stages, opts)
-                overlay = stages
+                render = WindowFrame(frame.image, result, fps_ema, overlay or stages, opts)
+                overlay = dict(stages)
                 if not viewer.show(render):
                     return render, False
+                overlay["draw"] += render.drawn_ms
             if opts.max_frames is not None and stats.frames >= opts.max_frames:
                 return render, False
             t_read = time.perf_counter()
@@ -240,16 +241,26 @@ def loop(source: Source, pipeline: Pipeline, outputs: list[Output], viewer: View
     return render, True
 
 
-def window_render(image: np.ndarray, result: FrameResult, fps: float | None,
-                  stages: dict[str, float], opts: RunOptions) -> Render:
-    """How the window draws this frame, for whatever the keys have set (crops, help, ...)."""
+@dataclass
+class WindowFrame:
+    """How the window draws one frame for whatever the keys have set (crops, help, ...);
+    `drawn_ms` is what the last drawing took, for the next frame's overlay."""
 
-    def render(state: ViewState) -> np.ndarray:
-        return annotate(image.copy(), result, fps, show_crops=opts.show_crops or state.show_crops,
-                        stages_ms=stages, show_confidence=opts.show_confidence,
-                        extra=state.status())
+    image: np.ndarray
+    result: FrameResult
+    fps: float | None
+    stages: dict[str, float]
+    opts: RunOptions
+    drawn_ms: float = 0.0
 
-    return render
+    def __call__(self, state: ViewState) -> np.ndarray:
+        t0 = time.perf_counter()
+        o = self.opts
+        scene = annotate(self.image.copy(), self.result, self.fps,
+                         show_crops=o.show_crops or state.show_crops, stages_ms=self.stages,
+                         show_confidence=o.show_confidence, extra=state.status())
+        self.drawn_ms = (time.perf_counter() - t0) * 1e3
+        return scene
 
 
 def open_viewer(opts: RunOptions, info: SourceInfo, stack: ExitStack,
