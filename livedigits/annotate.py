@@ -125,16 +125,17 @@ class Layout:
 
 
 def layout(det: Detections, numbers: list[Number], frame: tuple[int, int], scale: float,
-           show_confidence: bool = False) -> Layout:
+           show_confidence: bool = False, avoid: Sequence[Rect] = ()) -> Layout:
     """Place the labels of `det` and `numbers` in a frame (w, h) so none covers another
-    label or a digit (see `place_labels`); digits are labelled in reading order."""
+    label, a digit or anything in `avoid` (the stats panel); digits are labelled in reading
+    order."""
     boxes: list[Rect] = [as_rect(b) for b in det.xyxy]
     texts = [digit_text(d, c, show_confidence) for d, c in zip(det.digit, det.confidence,
                                                                strict=True)]
     order = [int(i) for i in np.lexsort((det.xyxy[:, 0], det.xyxy[:, 1] // 8))] if boxes else []
     sizes = [text_size(t, scale) for t in texts]
     spots = place_labels([boxes[i] for i in order], [sizes[i] for i in order], frame,
-                         avoid=boxes)
+                         avoid=boxes + list(avoid))
     tags: list[Rect] = [(0, 0, 0, 0)] * len(boxes)
     for i, r in zip(order, spots, strict=True):
         tags[i] = r
@@ -150,16 +151,16 @@ def layout(det: Detections, numbers: list[Number], frame: tuple[int, int], scale
         ntexts.append(n.text)
     nscale = scale * 1.2
     ntags = place_labels(outlines, [text_size(t, nscale) for t in ntexts], frame,
-                         avoid=boxes + tags)
+                         avoid=boxes + tags + list(avoid))
     return Layout(boxes, tags, texts, outlines, ntags, ntexts)
 
 
 def draw_readings(scene: np.ndarray, det: Detections, numbers: list[Number],
-                  show_confidence: bool = False) -> np.ndarray:
+                  show_confidence: bool = False, avoid: Sequence[Rect] = ()) -> np.ndarray:
     """Boxes and digit labels, then an outline and a text label for each multi-digit number;
-    no label covers another label or a digit."""
+    no label covers another label, a digit or anything in `avoid`."""
     s = _scale(scene)
-    lay = layout(det, numbers, (scene.shape[1], scene.shape[0]), s, show_confidence)
+    lay = layout(det, numbers, (scene.shape[1], scene.shape[0]), s, show_confidence, avoid)
     for b in lay.boxes:
         cv2.rectangle(scene, b[:2], (b[2], b[3]), GREEN, _thick(s))
     for t, r in zip(lay.tag_texts, lay.tags, strict=True):
@@ -213,7 +214,7 @@ def draw_crops(scene: np.ndarray, det: Detections) -> np.ndarray:
 
 
 def _panel(scene: np.ndarray, rows: list[tuple[str, str]], origin: tuple[int, int],
-           s: float, title: str | None = None, right: bool = True) -> Rect:
+           s: float, title: str | None = None, right: bool = True, draw: bool = True) -> Rect:
     """Rows of 'name  value' (names left, values right-aligned, or in a column when not
     `right`; a row with no value is a line of its own) in white on a dark translucent panel
     at `origin`; its rect."""
@@ -230,8 +231,8 @@ def _panel(scene: np.ndarray, rows: list[tuple[str, str]], origin: tuple[int, in
     x0, y0 = origin
     x1 = min(x0 + inner + 2 * pad, scene.shape[1])
     y1 = min(y0 + line_h * (len(rows) + bool(title)) + int(10 * s), scene.shape[0])
-    if x1 <= x0 or y1 <= y0:
-        return (x0, y0, x0, y0)
+    if x1 <= x0 or y1 <= y0 or not draw:
+        return (x0, y0, max(x0, x1), max(y0, y1))
     roi = scene[y0:y1, x0:x1]
     roi[:] = (roi.astype(np.uint16) * 3 // 10).astype(np.uint8)  # dark, and see-through
     y = y0 + line_h
@@ -251,14 +252,20 @@ def draw_overlay(scene: np.ndarray, fps: float | None, stages_ms: Mapping[str, f
                  extra: Sequence[str] = ()) -> np.ndarray:
     """FPS, milliseconds of every stage and their total on a dark panel, top left; `extra`
     lines (e.g. 'PAUSED', 'REC') under them."""
+    _overlay_panel(scene, fps, stages_ms, extra, draw=True)
+    return scene
+
+
+def _overlay_panel(scene: np.ndarray, fps: float | None, stages_ms: Mapping[str, float],
+                   extra: Sequence[str], draw: bool) -> Rect:
+    """The overlay's panel: drawn, or only where it would go."""
     s = _scale(scene)
     rows = [(k, f"{v:.1f} ms") for k, v in stages_ms.items()]
     if stages_ms:
         rows.append(("total", f"{sum(stages_ms.values()):.1f} ms"))
     rows += [(e, "") for e in extra]
     title = f"{fps:.1f} FPS" if fps else None
-    _panel(scene, rows, (int(6 * s), int(6 * s)), s, title)
-    return scene
+    return _panel(scene, rows, (int(6 * s), int(6 * s)), s, title, draw=draw)
 
 
 def draw_help(scene: np.ndarray, keys: Sequence[tuple[str, str]]) -> np.ndarray:
@@ -298,9 +305,11 @@ def annotate(scene: np.ndarray, result: FrameResult, fps: float | None = None,
     """
     if scene.ndim == 2:
         scene = cv2.cvtColor(scene, cv2.COLOR_GRAY2BGR)
-    draw_readings(scene, result.detections, result.numbers, show_confidence)
+    stages = result.stages_ms if stages_ms is None else stages_ms
+    panel = [_overlay_panel(scene, fps, stages, extra, draw=False)] if overlay else []
+    draw_readings(scene, result.detections, result.numbers, show_confidence, avoid=panel)
     if overlay:
-        draw_overlay(scene, fps, result.stages_ms if stages_ms is None else stages_ms, extra)
+        draw_overlay(scene, fps, stages, extra)
     if show_crops:
         scene = draw_crops(scene, result.raw if result.raw is not None else Detections.empty())
     return scene

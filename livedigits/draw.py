@@ -282,6 +282,7 @@ def run_draw(model_path: Path | None, size: tuple[int, int] = (960, 480),
     # the plain window of `run` too: no Qt toolbar (its zoom and pan would move the paper
     # under the pen), scaled to fit the screen; mouse positions come in canvas pixels
     window = open_window(WINDOW, (size[0], size[1] + BAR_HEIGHT))
+    window.create()
     cv2.setMouseCallback(WINDOW, app.handle_mouse)
     shown = None
     try:

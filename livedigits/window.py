@@ -136,28 +136,39 @@ class Window(Protocol):
 
 class CvWindow:
     """An OpenCV window with the plain style of both commands: no toolbar or status bar, the
-    image scaled to the window with its aspect kept, opened at a size that fits the screen."""
+    image scaled to the window with its aspect kept, opened at a size that fits the screen.
+
+    It opens with the first image shown, so no empty window waits while the model loads.
+    """
 
     def __init__(self, name: str, size: tuple[int, int] | None = None,
                  resizable: bool = True) -> None:
+        self.name, self.resizable = name, resizable
+        self._size = size
+        self._shown: tuple[int, int] | None = None  # the size the window was fitted to
+        self._created = self._closed = False
+
+    def create(self) -> None:
+        """Open the window now (it otherwise opens with the first image)."""
+        if self._created:
+            return
         quiet_qt()
-        self.name = name
-        flags = cv2.WINDOW_GUI_NORMAL | (cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO if resizable
-                                         else cv2.WINDOW_AUTOSIZE)
-        cv2.namedWindow(name, flags)
-        self.resizable = resizable
-        self._size: tuple[int, int] | None = None
+        flags = cv2.WINDOW_GUI_NORMAL | (cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO
+                                         if self.resizable else cv2.WINDOW_AUTOSIZE)
+        cv2.namedWindow(self.name, flags)
+        self._created = True
         self._screen = screen_size()
-        if size is not None:
-            self._fit(size)
+        if self._size is not None:
+            self._fit(self._size)
 
     def _fit(self, size: tuple[int, int]) -> None:
-        if self.resizable and size != self._size:
+        if self.resizable and size != self._shown:
             cv2.resizeWindow(self.name, *fit_to_screen(size, self._screen))
-        self._size = size
+        self._shown = size
 
     def show(self, image: np.ndarray) -> None:
-        if self._size is None or self._size != (image.shape[1], image.shape[0]):
+        self.create()
+        if self._shown != (image.shape[1], image.shape[0]):
             self._fit((image.shape[1], image.shape[0]))
         cv2.imshow(self.name, image)
 
@@ -167,12 +178,16 @@ class CvWindow:
         return -1 if key < 0 else key & 0xFF
 
     def is_open(self) -> bool:
-        return window_open(self.name)
+        """False once the user closed the window (True before it first opens)."""
+        if self._closed:
+            return False
+        return window_open(self.name) if self._created else True
 
     def close(self) -> None:
-        if window_open(self.name):
+        if self._created and window_open(self.name):
             cv2.destroyWindow(self.name)
             cv2.waitKey(1)  # let the GUI take the window down
+        self._closed = True
 
     clock = staticmethod(time.monotonic)
 

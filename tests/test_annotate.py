@@ -125,3 +125,12 @@ def test_overlay_writes_fps_and_stages_in_the_corner():
     changed = (scene != 128).any(axis=2)
     ys, xs = np.nonzero(changed)
     assert changed.any() and ys.max() < 120 and xs.min() < 20
+
+
+def test_labels_keep_clear_of_the_stats_panel():
+    det = Detections(np.array([[20, 30, 40, 80], [60, 30, 80, 80]]), digit=[1, 9],
+                     confidence=[0.9, 0.9])
+    panel = (0, 0, 200, 150)
+    lay = layout(det, [Number("19", (20, 30, 80, 80), [0, 1])], (640, 480), 1.0,
+                 avoid=[panel])
+    assert_disjoint(lay.tags + lay.number_tags, [panel])
