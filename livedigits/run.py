@@ -353,8 +353,9 @@ def open_outputs(opts: RunOptions, info: SourceInfo, folder: FolderProgress,
 
 def say_written(outputs: list[Output]) -> None:
     """Close the outputs and say where each file went, one line each (on stderr)."""
-    for out in outputs:
+    for out in outputs:  # all of them first: the progress bar ends on its own line
         out.close()
+    for out in outputs:
         for line in out.written():
             click.echo(line, err=True)
 

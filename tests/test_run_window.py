@@ -92,3 +92,30 @@ def test_headless_and_benchmark_open_no_window_and_so_never_wait(video, monkeypa
     for opts in (RunOptions(source=str(video), display=False),
                  RunOptions(source=str(video), benchmark=True)):
         assert run(opts, FakeClassifier()).frames == 5
+
+
+def test_the_console_does_not_print_every_flip(tmp_path, capsys):
+    video = write_video(tmp_path / "flip.avi", frames=20)
+    calls = []
+
+    def flipping(crop):  # the model changes its mind every frame about one digit
+        calls.append(1)
+        return 7 if (len(calls) // 2) % 2 else 1
+
+    run(RunOptions(source=str(video), display=False), FakeClassifier(fn=flipping))
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("[")]
+    assert len(lines) <= 1  # not 20: at most the last reading, at the end
+
+    run(RunOptions(source=str(video), display=False), FakeClassifier(digit=4))
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("[")]
+    assert len(lines) == 1 and lines[0].endswith("] 44")  # a steady reading, once
+
+
+def test_where_each_output_went(tmp_path, capsys):
+    video = write_video(tmp_path / "clip.avi", frames=6)
+    out, js = tmp_path / "read.mp4", tmp_path / "read.jsonl"
+    run(RunOptions(source=str(video), display=False, output=out, json_path=str(js)),
+        FakeClassifier())
+    err = capsys.readouterr().err.splitlines()
+    assert f"wrote {js} (6 JSON lines)" in err
+    assert any(ln.startswith(f"wrote {out} (6 frames, ") for ln in err)
