@@ -56,7 +56,7 @@ def main() -> None:
     Examples:
       livedigits run 0                      # the default webcam, in a window
       livedigits run samples/plain_480p.mp4 --output read.mp4 --json read.jsonl
-      livedigits run scans/ --json -        # a folder of images, JSON Lines on stdout
+      livedigits run scans/ --json -        # a folder of images; JSON on stdout
       livedigits draw                       # draw digits with the mouse
       livedigits train                      # MNIST from ../shared/data/mnist.npz
       livedigits evaluate --plot confusion.png
@@ -93,9 +93,9 @@ def train(data: Path | None, out_dir: Path | None, out_alias: Path | None, name:
 
     \b
     Examples:
-      livedigits train                                # writes models/livedigits.*
+      livedigits train                      # writes models/livedigits.*
       livedigits train --name mymodel --output /tmp/models
-      livedigits train --quick                        # a throwaway model in seconds
+      livedigits train --quick              # a throwaway model in seconds
     """
     from livedigits import train as trainer
     from livedigits.data import load_data
@@ -226,20 +226,19 @@ def run(ctx: click.Context, source: str | None, output: Path | None, json_path: 
     once it has held for a few frames.
 
     \b
-    Keys in the window:
-      q / Esc   quit                    s      save a snapshot (PNG, in --save-dir)
-      space     pause / resume          r      start / stop recording (MP4, in --save-dir)
-      .         one frame on (paused)   + / -  raise / lower min confidence
-      c         crops view              h      show / hide this help
+    Keys in the window (snapshots and recordings go to --save-dir):
+      q / Esc  quit              s      snapshot (PNG)     c  crops view
+      space    pause / resume    r      record on / off    h  help overlay
+      .        one frame on      + / -  min confidence
 
     \b
     Examples:
       livedigits run 0
       livedigits run samples/plain_480p.mp4 --output read.mp4 --json read.jsonl
       livedigits run page.jpg --output page-read.png
-      livedigits run scans/ --json scans.jsonl        # a folder, with a progress bar
-      livedigits run 1 --camera-size 1280x720          # the second camera, at 720p
-      livedigits run http://192.168.1.20:8080/video   # a phone's IP-webcam app
+      livedigits run scans/ --json scans.jsonl      # a folder, progress bar
+      livedigits run 1 --camera-size 1280x720       # the second camera, at 720p
+      livedigits run http://192.168.1.20:8080/video # a phone's IP-webcam app
       livedigits run samples/crowded_720p.mp4 --benchmark
       livedigits run --list-cameras
     """

@@ -184,3 +184,19 @@ def test_closed_stdout_pipe_is_quiet(tmp_path):
     assert len(proc.stdout.splitlines()) == 2
     assert "error" not in proc.stderr.lower() and "Traceback" not in proc.stderr
     assert "Broken pipe" not in proc.stderr
+
+
+def test_run_help_lists_the_window_keys():
+    from livedigits.window import KEYS
+
+    out = CliRunner().invoke(main, ["run", "--help"]).output
+    keys_block = out.split("Keys in the window", 1)[1].split("Examples:", 1)[0]
+    for key, _ in KEYS:
+        assert key in keys_block, key
+    assert max(len(line) for line in out.splitlines()) <= 80
+
+
+def test_help_fits_80_columns():
+    for args in ([], *([c] for c in main.commands)):
+        out = CliRunner().invoke(main, [*args, "--help"]).output
+        assert max(len(line) for line in out.splitlines()) <= 80, args
