@@ -208,7 +208,7 @@ def _camera_size(ctx, param, value: str | None) -> tuple[int, int] | None:
               show_default=True, help="Where the window's snapshots (s) and recordings (r) go.")
 @click.option("--exit-at-end", is_flag=True,
               help="Close the window when a video ends (by default its last frame stays up "
-                   "until q or Esc).")
+                   "until a key is pressed).")
 @click.option("--list-cameras", is_flag=True,
               help="List the cameras that open (index and name) and exit.")
 @click.pass_context
@@ -222,8 +222,8 @@ def run(ctx: click.Context, source: str | None, output: Path | None, json_path: 
     SOURCE is a camera index (0), a video file, an image, a folder of images, or a stream
     URL (rtsp://... or http://... such as a phone's IP-webcam app). A video plays in the
     window at its own speed (headless, or with --benchmark, as fast as it can be read); an
-    image, and a video's last frame, stay up until q or Esc. The console prints each number
-    once it has held for a few frames.
+    image stays up until q or Esc, a video's last frame until a key. The console prints each
+    number once it has held for a few frames.
 
     \b
     Keys in the window (snapshots and recordings go to --save-dir):

@@ -185,10 +185,11 @@ def _run(opts: RunOptions, classifier: DigitModel | None, signals: StopSignals,
         say_written(outputs)
         check_ending(opts, source, stats, stopped)
         if viewer is not None and last is not None and ended and hold_at_end(opts, source.info):
-            what = "image" if source.info.still else "end of video"
             # outputs are final: Ctrl-C or SIGTERM now just closes the window
-            viewer.hold(last, f"{what}: q or Esc closes the window",
-                        stop=lambda: signals.signum is not None)
+            still = source.info.still
+            viewer.hold(last, "q or Esc closes the window" if still
+                        else "end of video: press a key to close the window",
+                        stop=lambda: signals.signum is not None, any_key=not still)
     if opts.benchmark:
         print_benchmark(stats, clf, source, to_stderr=opts.json_path == "-")
     return stats

@@ -333,16 +333,18 @@ class Viewer:
             if self.window.clock() >= self._due - 0.0005:
                 return True
 
-    def hold(self, render: Render, note: str, stop: Callable[[], bool] = lambda: False
-             ) -> None:
-        """Keep the frame up (with `note`) until q, Esc, the window is closed, or `stop()`."""
+    def hold(self, render: Render, note: str, stop: Callable[[], bool] = lambda: False,
+             any_key: bool = False) -> None:
+        """Keep the frame up (with `note`) until q, Esc (or with `any_key`, any key that is
+        not one of the window's commands), the window is closed, or `stop()`."""
         self._stop_recording()
         self._put(render, note)
         while self.window.is_open() and not stop():
             key = self.window.wait_key(50)
             if not self.window.is_open():
                 break
-            if self.handle_key(key, render, note) == "quit":
+            action = self.handle_key(key, render, note)
+            if action == "quit" or (any_key and action == "other"):
                 break
 
     def close(self) -> None:
@@ -351,7 +353,8 @@ class Viewer:
 
     # --- keys -------------------------------------------------------------------------------
     def handle_key(self, key: int, render: Render, note: str | None = None) -> str | None:
-        """Act on one key; returns 'quit', 'step', 'resume', or None."""
+        """Act on one key; returns 'quit', 'step', 'resume', 'other' (a key that is not a
+        command), or None."""
         if key < 0:
             return None
         ch = chr(key & 0xFF)
@@ -362,8 +365,8 @@ class Viewer:
             s.paused = not s.paused
             self._put(render, note)
             return None if s.paused else "resume"
-        if ch == "." and s.paused:
-            return "step"
+        if ch == ".":
+            return "step" if s.paused else None
         if ch == "s":
             self.snapshot()
             return None
@@ -381,7 +384,7 @@ class Viewer:
         elif ch == "h":
             s.show_help = not s.show_help
         else:
-            return None
+            return "other"
         self._put(render, note)
         return None
 

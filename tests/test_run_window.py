@@ -119,3 +119,13 @@ def test_where_each_output_went(tmp_path, capsys):
     err = capsys.readouterr().err.splitlines()
     assert f"wrote {js} (6 JSON lines)" in err
     assert any(ln.startswith(f"wrote {out} (6 frames, ") for ln in err)
+
+
+def test_a_video_end_closes_on_any_key_an_image_only_on_q(video, image):
+    win = FakeWindow(keys=[None] * 10 + ["x", None, None])
+    run(RunOptions(source=str(video)), FakeClassifier(), window=win)
+    assert win.keys == [None, None]  # closed on x
+    win = FakeWindow(keys=[None, "x", None, "c", "q", None])
+    run(RunOptions(source=str(image)), FakeClassifier(), window=win)
+    assert win.keys == [None]  # x did not close it, q did
+    assert win.shown[-1].shape[0] > 480  # c showed the crops on the held image
