@@ -69,7 +69,9 @@ def test_quick_run_json_is_complete_and_consistent(quick):
     assert e["seed"]["crops_per_frame"]["median"] > 0
     r = e["ratios"]
     pipe = e["pipeline"]["fps"]["median"]
-    assert r["x_ceiling"] == pytest.approx(pipe / e["decode"]["fps"]["median"], rel=0.01)
+    # ratios are rounded to 3 decimals: a small one (a busy machine) is off by up to 5e-4
+    assert r["x_ceiling"] == pytest.approx(pipe / e["decode"]["fps"]["median"], rel=0.01,
+                                           abs=5e-4)
     assert r["compiled_vs_model_predict"] == pytest.approx(
         pipe / e["pipeline_model_predict"]["fps"]["median"], rel=0.01)
     assert r["x_seed"] == pytest.approx(
