@@ -16,7 +16,7 @@ import click
 from livedigits.classify import DEFAULT_MODEL  # numpy only at import; TF loads on use
 from livedigits.defaults import MIN_CONFIDENCE, RETRIES
 from livedigits.errors import UserError
-from livedigits.samples_cli import score, synth, write_json
+from livedigits.samples_cli import score, score_photos, synth, write_json
 
 
 class Group(click.Group):
@@ -288,3 +288,4 @@ def draw(model: Path | None, size: tuple[int, int], save_dir: Path) -> None:
 
 main.add_command(synth)
 main.add_command(score)
+main.add_command(score_photos)

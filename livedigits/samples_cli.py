@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from livedigits.defaults import MIN_CONFIDENCE
 from livedigits.errors import UserError
 
 SHIPPED_SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -119,3 +120,60 @@ def write_json(path: Path, doc: dict) -> None:
     except OSError as e:
         raise UserError(f"cannot write {path}: {e.strerror or e}") from e
     click.echo(f"wrote {path}", err=True)
+
+
+DEFAULT_LABELS = Path(__file__).resolve().parents[2] / "shared" / "realworld" / "labels.csv"
+
+
+@click.command("score-photos", short_help="Read labelled photos and score what is read.")
+@click.argument("labels", type=click.Path(dir_okay=False, path_type=Path),
+                default=DEFAULT_LABELS)
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder the CSV's paths are relative to. Default: the CSV's folder.")
+@click.option("--json", "json_path", is_flag=False, flag_value="-", default=None,
+              metavar="FILE", help="Write the per-photo figures and totals as one JSON object "
+                                   "to FILE ('-', or --json last with no FILE: stdout; the "
+                                   "table then goes to stderr).")
+@click.option("--model", type=click.Path(path_type=Path), default=None,
+              help="Model file. Default: the shipped models/livedigits.keras.")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), default=MIN_CONFIDENCE,
+              show_default=True,
+              help="Drop digits read with less confidence than this (as `run` does).")
+def score_photos(labels: Path, root: Path | None, json_path: str | None, model: Path | None,
+                 min_confidence: float) -> None:
+    """Read each labelled photo as `livedigits run IMAGE` does and score it.
+
+    LABELS is a CSV with columns file,digits,kind (digits in reading order, page rows
+    separated by '/'); default: ../shared/realworld/labels.csv beside the checkout. Prints,
+    per photo, expected vs read, exact or not and digit accuracy (1 - edit distance / digits,
+    row breaks aside), then totals per kind.
+
+    \b
+    Examples:
+      livedigits score-photos
+      livedigits score-photos my/labels.csv --json scores.json
+      livedigits score-photos --json - | jq .totals
+    """
+    from livedigits import photos
+    from livedigits.classify import Classifier
+    from livedigits.pipeline import Pipeline, PipelineSettings
+
+    table = photos.load_labels(labels)
+    pipeline = Pipeline(Classifier(model),
+                        PipelineSettings(min_confidence=min_confidence, track=False))
+    human = sys.stderr if json_path == "-" else sys.stdout
+    scores = photos.read_photos(table, root or labels.parent, pipeline,
+                                lambda s: click.echo(photos.format_line(s), file=human))
+    by_kind = photos.totals(scores)
+    click.echo("\n" + photos.format_totals(by_kind), file=human)
+    if json_path is not None:
+        doc = {"labels": str(labels), "photos": [s.to_json() for s in scores],
+               "totals": {k: t.to_json() for k, t in by_kind.items()}}
+        if json_path == "-":
+            click.echo(json.dumps(doc, indent=1))
+        else:
+            write_json(Path(json_path), doc)
+    unreadable = sum(s.error is not None for s in scores)
+    if unreadable:
+        raise UserError(f"{unreadable} of {len(scores)} photos could not be read (see above)",
+                        exit_code=1)
