@@ -18,6 +18,9 @@ from livedigits.detections import Detections
 from livedigits.images import to_gray8
 
 WORK_SCALE = 8  # the background is estimated on a frame this many times smaller
+SHEET_MIN, SHEET_MAX = 0.06, 0.9  # a sheet on a surround covers this share of the frame
+SHEET_SOLIDITY = 0.85  # its area against its convex hull's: paper is flat and convex
+SHEET_STEP = 0.15  # its edge steps down by this share of its brightness onto the surround
 SPLIT_ASPECT = 1.1  # a blob wider than this times its height may be digits that touch
 DIGIT_ASPECT = 0.7  # the typical width of a digit against its height, for splitting
 MAX_RUN = 4.5  # at most four touching digits are split; wider blobs are lines
@@ -32,7 +35,7 @@ class DetectorSettings:
     min_diff: int = 18  # ... and by at least this many grey levels
     min_height: int = 12  # pixels
     min_height_frac: float = 0.012  # of the frame height
-    max_height_frac: float = 0.6  # taller marks are margin lines, edges or shadows
+    max_height_frac: float = 0.97  # a digit may fill the frame, but not reach past it
     max_aspect: float = 1.6  # width / height; wider blobs are lines, pens or touching digits
     min_density: float = 0.06  # ink pixels / box area
     max_blob_density: float = 0.62  # a wide blob this full is a dot or smudge, not a digit
@@ -74,15 +77,82 @@ def as_gray(frame: np.ndarray) -> np.ndarray:
     return to_gray8(frame)
 
 
-def background(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def shrink(gray: np.ndarray) -> np.ndarray:
+    """The frame at 1/WORK_SCALE size, where the paper and the sheet are worked out."""
+    h, w = gray.shape
+    sw, sh = max(1, w // WORK_SCALE), max(1, h // WORK_SCALE)
+    return cv2.resize(gray, (sw, sh), interpolation=cv2.INTER_AREA)
+
+
+def find_sheet(small: np.ndarray) -> np.ndarray | None:
+    """The outline (a convex polygon, in `small`'s pixels) of a sheet of paper lying on a
+    darker or textured surround (a desk, a door, a wall, a hand), or None when the paper
+    fills the frame or there is no clear sheet.
+
+    The sheet is the largest bright region (Otsu on the small frame) that is solid (its
+    outline nearly convex), covers a fair part of the frame but not all of it, and whose edge
+    is a clear step down to what lies around it.
+    """
+    sh, sw = small.shape
+    if min(sh, sw) < 16:
+        return None
+    blur = cv2.GaussianBlur(small, (3, 3), 0)
+    _, bright = cv2.threshold(blur, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    # Cut the bright part along sharp steps, so glare on a desk that touches the sheet stays
+    # apart from it: the sheet's edge is sharp, light falling off across a surface is not.
+    step = max(SHEET_STEP * float(np.median(small[bright > 0])), 20.0)
+    grad = cv2.morphologyEx(blur, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+    bright[grad >= step] = 0
+    bright = cv2.morphologyEx(bright, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    contours, _ = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    c = max(contours, key=cv2.contourArea)
+    area, frame = cv2.contourArea(c), float(sh * sw)
+    hull = cv2.convexHull(c)
+    if not (SHEET_MIN * frame <= area <= SHEET_MAX * frame):
+        return None
+    if area < SHEET_SOLIDITY * cv2.contourArea(hull):
+        return None
+    inside = np.zeros_like(small)
+    cv2.fillPoly(inside, [hull], 255)
+    # A sheet's edge is a step, not the slow fall of vignetting or of light across a page:
+    # compare the rings just inside and just outside the outline.
+    # The outline runs just inside the cut edge, so the outer ring starts past the edge.
+    near, far = np.ones((5, 5), np.uint8), np.ones((11, 11), np.uint8)
+    inner = small[(inside > 0) & (cv2.erode(inside, near) == 0)]
+    outer = small[(cv2.dilate(inside, near) == 0) & (cv2.dilate(inside, far) > 0)]
+    if outer.size == 0 or np.median(inner) - np.median(outer) < step:
+        return None
+    return hull.reshape(-1, 2)
+
+
+def sheet_mask(hull: np.ndarray, size: tuple[int, int], scale: float) -> np.ndarray:
+    """The inside of a sheet outline found at 1/`scale` size, at full `size` (w, h), less a
+    margin along its edge: the edge itself and the surround's ink are not the sheet's."""
+    w, h = size
+    mask = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(mask, [np.round(hull * scale + scale / 2).astype(np.int32)], 255)
+    m = int(0.5 * scale) | 1
+    return cv2.erode(mask, np.ones((m, m), np.uint8))
+
+
+def background(gray: np.ndarray, small: np.ndarray | None = None,
+               sheet: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The frame and the paper's brightness without the ink, both at 1/WORK_SCALE size.
 
     A median over a window wider than any stroke keeps the paper and drops the ink, whatever
     its polarity; shadows, vignetting and gradients stay in the background and divide out.
+    Around a sheet (`sheet`: its outline in small pixels) the surround counts as paper, so it
+    does not darken the paper near the sheet's edge.
     """
-    h, w = gray.shape
-    sw, sh = max(1, w // WORK_SCALE), max(1, h // WORK_SCALE)
-    small = cv2.resize(gray, (sw, sh), interpolation=cv2.INTER_AREA)
+    small = shrink(gray) if small is None else small
+    sh, sw = small.shape
+    if sheet is not None:
+        outside = np.full_like(small, 255)
+        cv2.fillPoly(outside, [sheet.astype(np.int32)], 0)
+        small = small.copy()
+        small[outside > 0] = int(np.median(small[outside == 0]))
     k = min(max(3, (min(sw, sh) // 5) | 1), 255)
     if min(sw, sh) >= k:
         bg_small = cv2.medianBlur(small, k)
@@ -115,7 +185,8 @@ def _is_light_ink(small: np.ndarray, bg_small: np.ndarray, s: DetectorSettings) 
     return cv2.countNonZero(light) > 2 * cv2.countNonZero(dark)
 
 
-def ink_mask(gray: np.ndarray, settings: DetectorSettings
+def ink_mask(gray: np.ndarray, settings: DetectorSettings, small: np.ndarray | None = None,
+             sheet: np.ndarray | None = None
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     """Masks (255 = set) of ink at full size, and at half size of faint marks (for finding
     ruled lines) and of strong ink (pen strokes a ruling must not erase); and whether the ink
@@ -125,8 +196,11 @@ def ink_mask(gray: np.ndarray, settings: DetectorSettings
     so the full-size frame is touched by one resize and one compare.
     """
     s = settings
-    small, bg_small = background(gray)
-    inv = s.invert if s.invert is not None else _is_light_ink(small, bg_small, s)
+    small, bg_small = background(gray, small, sheet)
+    if sheet is not None:
+        inv = bool(s.invert)  # a bright sheet: dark ink on it, unless the user says otherwise
+    else:
+        inv = s.invert if s.invert is not None else _is_light_ink(small, bg_small, s)
     h, w = gray.shape
     level = cv2.resize(_level(bg_small, s.contrast, s.min_diff, inv), (w, h),
                        interpolation=cv2.INTER_LINEAR)
@@ -142,8 +216,10 @@ def ink_mask(gray: np.ndarray, settings: DetectorSettings
     return ink, faint, strong, bool(inv)
 
 
-def line_mask(faint: np.ndarray, strong: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """What to take out of the ink, at full size: ruled lines and pens (horizontal; but not
+def line_mask(faint: np.ndarray, strong: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """What to take out of the ink, at half size, the lines whole (strong ink and all), and
+    the thickness of the thickest printed line taken out whole (0 if none):
+    ruled lines and pens (horizontal; but not
     the strong ink of a digit's stroke that runs along them) and margin lines and the sheet's
     edge (vertical; entirely). These are marks far longer than any digit.
 
@@ -155,12 +231,13 @@ def line_mask(faint: np.ndarray, strong: np.ndarray, size: tuple[int, int]) -> n
     half = faint
     hh, hw = half.shape
     # A region solid in both directions is a blot or a shadow, not a line: keep its ink.
-    solid = cv2.morphologyEx(half, cv2.MORPH_OPEN, np.ones((8, 8), np.uint8))
+    blot = max(8, hw // 80)  # wider than a printed line, even a thick blurred one
+    solid = cv2.morphologyEx(half, cv2.MORPH_OPEN, np.ones((blot, blot), np.uint8))
     marks = cv2.bitwise_and(half, cv2.bitwise_not(solid))
     ruled = np.zeros_like(marks)
-    length = max(20, hw // 5)
+    length = max(20, hw // 8)
     if hw > length:
-        thick = cv2.dilate(marks, np.ones((7, 1), np.uint8))
+        thick = cv2.dilate(marks, np.ones((max(7, length // 11), 1), np.uint8))  # 5 degrees
         runs = cv2.morphologyEx(thick, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
         ruled = cv2.bitwise_and(runs, marks)  # the marks themselves, not the thickened band
     margin = np.zeros_like(marks)
@@ -179,11 +256,84 @@ def line_mask(faint: np.ndarray, strong: np.ndarray, size: tuple[int, int]) -> n
                 cv2.line(margin, (int(2 * x0), int(2 * y0)), (int(2 * x1), int(2 * y1)), 255, 9)
         margin = cv2.bitwise_and(margin, half)
     if not (cv2.countNonZero(ruled) or cv2.countNonZero(margin)):
-        return np.zeros((size[1], size[0]), np.uint8)
+        return np.zeros_like(half), np.zeros_like(half), 0
     edge = np.ones((3, 3), np.uint8)  # the anti-aliased edges of a line too
-    lines = cv2.bitwise_or(cv2.bitwise_and(cv2.dilate(ruled, edge), cv2.bitwise_not(strong)),
-                           cv2.dilate(margin, edge))
-    return cv2.resize(lines, size, interpolation=cv2.INTER_NEAREST)
+    ruled, margin = cv2.dilate(ruled, edge), cv2.dilate(margin, edge)
+    lines = cv2.bitwise_or(cv2.bitwise_and(ruled, cv2.bitwise_not(strong)), margin)
+    # A printed line as dark as the pen (a sudoku's box lines) goes whole: sparing its strong
+    # ink would keep the whole line. The strokes that cross it are bridged again later.
+    # (Faint rulings hold strong ink only where a stroke crosses them: checked first, cheaply.)
+    band = 0
+    crossing = cv2.bitwise_and(ruled, strong)
+    if cv2.countNonZero(crossing) > 0.03 * cv2.countNonZero(ruled):
+        for c in cv2.findContours(ruled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]:
+            x, y, w, h = cv2.boundingRect(c)
+            sub = ruled[y:y + h, x:x + w]
+            if (cv2.countNonZero(crossing[y:y + h, x:x + w]) > 0.5 * cv2.countNonZero(sub)
+                    and _is_band(c)):
+                band = max(band, _draw_band(lines, sub > 0, x, y))
+    return lines, cv2.bitwise_or(ruled, margin), band
+
+
+def _draw_band(out: np.ndarray, sub: np.ndarray, x: int, y: int) -> int:
+    """Mark a printed (horizontal) line, `sub` (its mask within its box at x, y), in `out`:
+    the straight band fitted to its columns, as thick as most of its columns, so the strokes
+    that cross it stay out. Returns the band's thickness."""
+    h, w = sub.shape
+    counts = sub.sum(axis=0)
+    cols = np.flatnonzero(counts)
+    if cols.size < 2:
+        return 0
+    rows = np.arange(h)[:, None]
+    mid = (sub * rows).sum(axis=0)[cols] / counts[cols]
+    slope, icpt = np.polyfit(cols, mid, 1)
+    t = int(np.median(counts[cols]))  # counts hold the anti-aliased edges already
+    y0, y1 = y + icpt, y + icpt + slope * (w - 1)
+    cv2.line(out, (int(x), int(round(y0))), (int(x + w - 1), int(round(y1))), 255, t)
+    return t
+
+
+def _is_band(contour: np.ndarray) -> bool:
+    """Whether an outline is one straight band of even width (a printed line), not strokes
+    of writing that happen to chain along a row: it fills most of its rotated bounding box."""
+    (_, _), (rw, rh), _ = cv2.minAreaRect(contour)
+    return cv2.contourArea(contour) >= 0.4 * rw * rh
+
+
+def keep_digit_strokes(lines: np.ndarray, whole: np.ndarray, boxes: np.ndarray,
+                       share: float = 0.3) -> np.ndarray:
+    """The line mask (half size) without the marks that are strokes of a large digit.
+
+    A ruling or a margin is far longer than the writing it crosses; a straight mark that is
+    not (the stem of a 4 or the bar of a 7 filling the frame) belongs to the ink it touches.
+    `whole` holds the lines unbroken by the strokes that cross them, so their length is the
+    line's, not a piece's; `boxes` are the blobs left after taking the lines out (x0, y0, x1,
+    y1 at full size). A line goes back to the ink when a blob near it (within a twentieth
+    of its length) is at least `share` of its length.
+    """
+    b = boxes.reshape(-1, 4).astype(np.int64)
+    if len(b) == 0:
+        return lines
+    extent = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
+    # Lines are at least a few digits long: with no blob that large in view, nothing to check.
+    if 2 * extent.max() < share * min(whole.shape) / 4:
+        return lines
+    outlines = cv2.findContours(whole, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]
+    if not outlines:
+        return lines
+    stats = np.array([cv2.boundingRect(c) for c in outlines], np.int64).reshape(-1, 4)
+    length = 2 * np.maximum(stats[:, 2], stats[:, 3])
+    near = 4 + length // 20
+    lx0, ly0 = 2 * stats[:, 0] - near, 2 * stats[:, 1] - near
+    lx1, ly1 = lx0 + 2 * stats[:, 2] + 2 * near, ly0 + 2 * stats[:, 3] + 2 * near
+    touch = ((b[None, :, 0] < lx1[:, None]) & (b[None, :, 2] > lx0[:, None])
+             & (b[None, :, 1] < ly1[:, None]) & (b[None, :, 3] > ly0[:, None]))
+    big = (touch & (extent[None, :] >= share * length[:, None])).any(axis=1)
+    if not big.any():
+        return lines
+    kept = lines.copy()
+    cv2.drawContours(kept, [c for c, k in zip(outlines, big, strict=True) if k], -1, 0, -1)
+    return kept
 
 
 def _join_pieces(boxes: np.ndarray) -> np.ndarray:
@@ -254,6 +404,55 @@ def _is_blot(mask: np.ndarray) -> bool:
     return hull > 0 and cv2.contourArea(c) / hull > 0.92
 
 
+def _touching(contours: list, rim: np.ndarray) -> np.ndarray:
+    """For each contour, whether any of its points lies on `rim` (255 = set)."""
+    pts = np.concatenate([c.reshape(-1, 2) for c in contours])
+    on = rim[pts[:, 1], pts[:, 0]] > 0
+    starts = np.cumsum([0] + [len(c) for c in contours[:-1]])
+    return np.logical_or.reduceat(on, starts)
+
+
+def _lone_mark(ink: np.ndarray) -> bool:
+    """Whether the ink is one large mark standing alone (a digit held close to the camera):
+    nearly all of it in one cluster, a good part of the frame tall, clear of the frame's
+    edges. Its straight strokes are then the writing, not rulings or a margin."""
+    h, w = ink.shape
+    q = cv2.resize(ink, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+    q = cv2.dilate(cv2.compare(q, 0, cv2.CMP_GT), np.ones((5, 5), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(q, connectivity=8)
+    if n < 2:
+        return False
+    area = stats[1:, cv2.CC_STAT_AREA]
+    k = int(np.argmax(area))
+    x, y, bw, bh = stats[k + 1, :4]
+    qh, qw = q.shape
+    return bool(area[k] >= 0.85 * area.sum() and bh >= 0.3 * qh
+                and x > 0 and y > 0 and x + bw < qw and y + bh < qh)
+
+
+def _blobs_without(ink: np.ndarray, lines: np.ndarray, band: int = 0
+                   ) -> tuple[np.ndarray, list]:
+    """The ink less the (half-size) line mask, closed over pinholes, and its outer contours.
+
+    A stroke that crosses a printed line taken out whole loses the piece where they meet; it
+    is bridged again across the line (ink on both sides, at most the thickest such line's
+    width, `band` in half-size pixels, apart), so the digit stays one.
+    """
+    if cv2.countNonZero(lines):
+        h, w = ink.shape
+        full = cv2.resize(lines, (w, h), interpolation=cv2.INTER_NEAREST)
+        kept = cv2.bitwise_and(ink, cv2.bitwise_not(full))
+        if band:
+            k = 2 * band + 5  # a little wider than the widest band, at full size
+            # Printed lines taken out whole are the horizontal ones: bridge up and down only.
+            across = cv2.morphologyEx(kept, cv2.MORPH_CLOSE, np.ones((k, 1), np.uint8))
+            kept = cv2.bitwise_or(kept, cv2.bitwise_and(across, cv2.bitwise_and(ink, full)))
+        ink = kept
+    mask = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return mask, list(contours)
+
+
 def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs:
     """Boxes and ink masks of the digit-like blobs in a frame (BGR or grey, any dtype).
 
@@ -266,13 +465,28 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
     gray = as_gray(frame)
     if gray.ndim != 2 or min(gray.shape, default=0) < 8:
         return Blobs(Detections.empty(), [], False)
-    mask, faint, strong, inverted = ink_mask(gray, s)
-    lines = line_mask(faint, strong, (gray.shape[1], gray.shape[0]))
-    mask = cv2.bitwise_and(mask, cv2.bitwise_not(lines))
-    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
     H, W = gray.shape
+    small = shrink(gray)
+    sheet = find_sheet(small) if s.invert is not True else None
+    ink, faint, strong, inverted = ink_mask(gray, s, small, sheet)
+    if sheet is not None:
+        inside = sheet_mask(sheet, (W, H), WORK_SCALE)
+        ink = cv2.bitwise_and(ink, inside)
+        half = cv2.resize(inside, (faint.shape[1], faint.shape[0]),
+                          interpolation=cv2.INTER_NEAREST)
+        faint, strong = cv2.bitwise_and(faint, half), cv2.bitwise_and(strong, half)
+    lines, whole, band = line_mask(faint, strong)
+    mask, contours = _blobs_without(ink, lines, band)
     min_h = max(s.min_height, s.min_height_frac * H)
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if cv2.countNonZero(lines):
+        rects = np.array([cv2.boundingRect(c) for c in contours], np.int64).reshape(-1, 4)
+        rects[:, 2:] += rects[:, :2]
+        # With the lines out, a page of writing still has its digits; one big digit does not.
+        few = np.count_nonzero((rects[:, 2:] - rects[:, :2]).max(axis=1) >= min_h) <= 2
+        kept = np.zeros_like(lines) if few and _lone_mark(ink) else keep_digit_strokes(
+            lines, whole, rects)
+        if kept is not lines:
+            mask, contours = _blobs_without(ink, kept, band)
     if not contours:
         return Blobs(Detections.empty(), [], inverted)
     rects = np.array([cv2.boundingRect(c) for c in contours], np.int32).reshape(-1, 4)
@@ -280,6 +494,9 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
     # Specks cannot be part of a digit; dropping them first keeps the joining step small.
     keep = (np.maximum(w, h) >= min_h / 4) & (h < s.max_height_frac * H)
     keep &= (x > 0) & (y > 0) & (x + w < W) & (y + h < H)
+    if sheet is not None:  # and a mark cut by the sheet's edge is the edge, or the desk
+        keep &= ~_touching(contours, cv2.subtract(inside, cv2.erode(inside, np.ones((3, 3),
+                                                                                 np.uint8))))
     if not keep.any():
         return Blobs(Detections.empty(), [], inverted)
     contours = [c for c, k in zip(contours, keep, strict=True) if k]

@@ -2,7 +2,8 @@
 
 A line is a chain of digits where each links to its nearest neighbour ahead of it, so a line
 may be tilted (paper held at an angle) and still come out whole; its direction is fitted to the
-digits' centres. A number is a run of digits along a line with no wide gap between them.
+digits' centres. A number is a run of digits along a line with no gap that is wide both against
+the digits' height and against the line's own gaps, and with no step off the line's baseline.
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ LINK_GAP = 1.2  # neighbours on a line: box gap below this many digit heights (t
 MAX_SIZE_RATIO = 2.0  # neighbours on a line: heights within this factor of each other
 MAX_LINK_ANGLE = 60.0  # degrees; a steeper step goes to the line above or below
 NUMBER_GAP = 0.8  # a wider gap along a line ends a number, in the line's median digit heights
+GAP_RATIO = 2.0  # ... if it is also this many times the line's usual gap (4 digits or more)
+FAR_GAP = 2.0  # ... or wider than this many digit heights, whatever the usual gap
+BASELINE_SHIFT = 0.5  # digits whose centres step across the line by more are apart
 ROW_OVERLAP = 0.5  # lines share a page row when they overlap this much of the shorter height
+PAGE_TILT = 5.0  # degrees; a page tilted more has its rows found along its own direction
 
 _TAN_LINK = float(np.tan(np.radians(MAX_LINK_ANGLE)))
 
@@ -43,6 +48,16 @@ def group_lines(det: Detections) -> list[Line]:
     >>> [(ln.members.tolist(), round(ln.angle)) for ln in group_lines(d)]
     [([0, 2, 1], 0), ([3], 0)]
     """
+    return [line for row in page_rows(det) for line in row]
+
+
+def page_rows(det: Detections) -> list[list[Line]]:
+    """The written lines grouped into page rows, top to bottom, each row's lines left to right.
+
+    >>> d = Detections([[0, 0, 20, 40], [100, 0, 120, 40], [0, 100, 20, 140]])
+    >>> [[ln.members.tolist() for ln in row] for row in page_rows(d)]
+    [[[0], [1]], [[2]]]
+    """
     if len(det) == 0:
         return []
     nxt = _next_on_line(det)
@@ -58,7 +73,33 @@ def group_lines(det: Detections) -> list[Line]:
             lines.append(Line(np.array(chain, np.int64), 0.0))
         else:
             lines.append(_fit_line(centers, np.array(chain, np.int64)))
-    return _page_order(det.xyxy, centers, lines)
+    tilt = _page_tilt(lines, centers, det.heights)
+    if tilt == 0.0:
+        return _page_order(det.xyxy, centers, lines)
+    # A page held at an angle: sort its rows in the page's own frame, not the image's.
+    t = np.radians(tilt)
+    turned = centers @ np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    half = (det.xyxy[:, 2:] - det.xyxy[:, :2]) / 2.0
+    return _page_order(np.c_[turned - half, turned + half], turned, lines)
+
+
+def _page_tilt(lines: list[Line], centers: np.ndarray, heights: np.ndarray) -> float:
+    """The angle (degrees) most digits' lines keep, from straight lines of four digits or
+    more within 45 degrees of level; 0 when there are none or the page is within PAGE_TILT
+    degrees of level."""
+    long = []
+    for ln in lines:
+        if len(ln) < 4 or abs(ln.angle) > 45.0:
+            continue
+        t = np.radians(ln.angle)
+        c = centers[ln.members]
+        across = (c - c.mean(axis=0)) @ np.array([-np.sin(t), np.cos(t)])
+        if np.abs(across).max() <= 0.35 * np.median(heights[ln.members]):
+            long.append(ln)
+    if not long:
+        return 0.0
+    tilt = float(np.median(np.repeat([ln.angle for ln in long], [len(ln) for ln in long])))
+    return tilt if abs(tilt) >= PAGE_TILT else 0.0
 
 
 def line_angles(det: Detections) -> np.ndarray:
@@ -85,18 +126,32 @@ def read_numbers(det: Detections, max_gap: float = NUMBER_GAP) -> list[Number]:
     >>> [(n.text, n.xyxy, n.members) for n in read_numbers(d)]
     [('42', (0, 0, 45, 40), [0, 1]), ('7', (100, 0, 120, 40), [2])]
     """
+    return [n for row in read_page(det, max_gap) for n in row]
+
+
+def read_page(det: Detections, max_gap: float = NUMBER_GAP) -> list[list[Number]]:
+    """The numbers of `read_numbers`, by page row (lines side by side share a row).
+
+    >>> d = Detections([[0, 0, 20, 40], [100, 0, 120, 40], [0, 80, 20, 120]], digit=[4, 7, 5])
+    >>> [[n.text for n in row] for row in read_page(d)]
+    [['4', '7'], ['5']]
+    """
     rows = np.flatnonzero((det.digit >= 0) & (det.digit <= 9))
     sub = det[rows]
     centers, wh = sub.centers, np.maximum(sub.xywh[:, 2:].astype(np.float64), 0.0)
     boxes, digits, index = sub.xyxy.tolist(), sub.digit.tolist(), rows.tolist()
-    numbers = []
-    for line in group_lines(sub):
-        for run in _split_line(centers, wh, line, max_gap):
-            run = run.tolist()
-            x0, y0, x1, y1 = zip(*(boxes[i] for i in run), strict=True)
-            numbers.append(Number("".join(str(digits[i]) for i in run),
-                                  (min(x0), min(y0), max(x1), max(y1)), [index[i] for i in run]))
-    return numbers
+    page = []
+    for row in page_rows(sub):
+        numbers = []
+        for line in row:
+            for run in _split_line(centers, wh, line, max_gap):
+                run = run.tolist()
+                x0, y0, x1, y1 = zip(*(boxes[i] for i in run), strict=True)
+                numbers.append(Number("".join(str(digits[i]) for i in run),
+                                      (min(x0), min(y0), max(x1), max(y1)),
+                                      [index[i] for i in run]))
+        page.append(numbers)
+    return page
 
 
 def reading_order(det: Detections) -> np.ndarray:
@@ -169,17 +224,38 @@ def _split_line(centers: np.ndarray, wh: np.ndarray, line: Line,
     along = centers[m] @ u
     gaps = along[1:] - along[:-1] - (extent[1:] + extent[:-1]) / 2
     height = max(float(np.sort(wh[m, 1])[len(m) // 2]), 1.0)  # the (upper) median
-    cuts = np.flatnonzero(gaps > max_gap * height) + 1
-    return np.split(m, cuts)
+    wide = gaps > max_gap * height
+    if len(gaps) >= 3:
+        # A writer who spaces every digit widely still writes one number: a gap ends a number
+        # only if it is also clearly wider than this line's usual gap (or wider than FAR_GAP).
+        usual = float(np.sort(gaps)[(len(gaps) - 1) // 2])
+        wide &= (gaps > GAP_RATIO * usual) | (gaps > FAR_GAP * height)
+    return np.split(m, np.flatnonzero(wide | _off_baseline(centers[m], height)) + 1)
 
 
-def _page_order(xyxy: np.ndarray, centers: np.ndarray, lines: list[Line]) -> list[Line]:
+def _off_baseline(c: np.ndarray, height: float) -> np.ndarray:
+    """For each step between consecutive digits, whether it leaves the direction the line's
+    other steps keep (their median angle) by more than BASELINE_SHIFT digit heights: a digit
+    raised or lowered off the line. Slanted rows keep one direction and are never cut."""
+    steps = np.diff(c, axis=0)
+    out = np.zeros(len(steps), bool)
+    if len(steps) < 2:
+        return out
+    angles = np.arctan2(steps[:, 1], steps[:, 0])
+    for j in range(len(steps)):
+        a = float(np.median(np.delete(angles, j)))
+        across = abs(-np.sin(a) * steps[j, 0] + np.cos(a) * steps[j, 1])
+        out[j] = across > BASELINE_SHIFT * height
+    return out
+
+
+def _page_order(xyxy: np.ndarray, centers: np.ndarray, lines: list[Line]) -> list[list[Line]]:
     """Lines sorted into page rows (overlapping vertical extent) top to bottom, each left to right.
 
     Each row is anchored on its topmost line, so a long run of lines cannot chain down the page.
     """
     if len(lines) < 2:
-        return lines
+        return [lines] if lines else []
     label = np.empty(len(xyxy), np.int64)
     for k, ln in enumerate(lines):
         label[ln.members] = k
@@ -200,4 +276,4 @@ def _page_order(xyxy: np.ndarray, centers: np.ndarray, lines: list[Line]) -> lis
                 rows[-1].append(i)
                 continue
         rows.append([i])
-    return [lines[i] for row in rows for i in sorted(row, key=lambda k: lefts[k])]
+    return [[lines[i] for i in sorted(row, key=lambda k: lefts[k])] for row in rows]

@@ -2,7 +2,15 @@ import cv2
 import numpy as np
 import pytest
 
-from livedigits.detect import DetectorSettings, as_gray, background, detect, split_touching
+from livedigits.detect import (
+    DetectorSettings,
+    as_gray,
+    background,
+    detect,
+    find_sheet,
+    shrink,
+    split_touching,
+)
 from tests.conftest import page
 
 DIGITS = (("2", 80, 220), ("5", 150, 220), ("7", 400, 300), ("4", 470, 300))
@@ -142,3 +150,114 @@ def test_split_touching_cuts_at_the_thinnest_column():
     blob[18:22, 25:35] = True  # a thin bridge
     pieces = split_touching(blob)
     assert len(pieces) == 2 and 25 <= pieces[1][0] <= 35
+
+
+# --- real paper: digits of any size, sheets on a surround, lines and grids, symbols -----------
+
+
+def _big_seven(size=(300, 280), stroke=18):
+    img = np.full(size, 200, np.uint8)
+    cv2.line(img, (50, 40), (220, 40), 30, stroke)       # the bar, 60% of the width
+    cv2.line(img, (220, 40), (120, 260), 30, stroke)     # the stem, 75% of the height
+    cv2.line(img, (100, 150), (200, 150), 30, stroke)    # the crossing bar
+    return img
+
+
+def test_a_digit_filling_the_frame_is_one_digit():
+    det = detect(_big_seven()).detections
+    assert len(det) == 1
+    x0, y0, x1, y1 = det.xyxy[0]
+    assert y1 - y0 > 0.7 * 300 and x0 < 60 and x1 > 210  # all of it, bar and stem
+
+
+def test_a_close_up_four_keeps_its_stem():
+    img = np.full((400, 380), 190, np.uint8)
+    cv2.ellipse(img, (150, 110), (60, 80), 0, 0, 180, 35, 6)  # the open top of a 4 ...
+    cv2.line(img, (230, 40), (225, 360), 35, 6)              # ... and its long stem apart
+    det = detect(img).detections
+    assert det.xyxy[:, 3].max() - det.xyxy[:, 1].min() > 300  # the stem is read, not erased
+
+
+def _textured_desk(shape, seed=0):
+    rng = np.random.default_rng(seed)
+    grain = cv2.GaussianBlur(rng.normal(0, 1, shape), (0, 0), 1.2)
+    return np.clip(45 + 30 * grain / grain.std(), 0, 255).astype(np.uint8)
+
+
+def _sheet_on_desk(digits=True):
+    img = _textured_desk((600, 800))
+    corners = np.array([[250, 150], [600, 190], [570, 450], [220, 420]], np.int32)
+    cv2.fillPoly(img, [corners], 215)
+    if digits:
+        for text, x in (("3", 300), ("8", 380), ("5", 460)):
+            cv2.putText(img, text, (x, 330), cv2.FONT_HERSHEY_SIMPLEX, 2.2, 30, 4, cv2.LINE_AA)
+    return img, corners
+
+
+def test_a_sheet_on_a_dark_textured_desk_is_found_and_read_alone():
+    img, corners = _sheet_on_desk()
+    sheet = find_sheet(shrink(img))
+    assert sheet is not None
+    outline = sheet.astype(np.float64) * 8
+    assert cv2.contourArea(outline.astype(np.float32)) > 0.7 * cv2.contourArea(corners)
+    det = detect(img).detections
+    assert len(det) == 3 and (det.xyxy[:, 0] > 250).all() and (det.xyxy[:, 2] < 600).all()
+
+
+def test_the_desk_alone_and_paper_with_vignetting_have_no_sheet():
+    assert find_sheet(shrink(_textured_desk((480, 640)))) is None
+    h, w = 480, 640
+    yy, xx = np.mgrid[:h, :w]
+    vignette = 1 - 0.25 * (((xx - w / 2) / w) ** 2 + ((yy - h / 2) / h) ** 2) * 2  # 0.75
+    paper = (page(digits=DIGITS).astype(np.float64) * vignette).astype(np.uint8)
+    assert find_sheet(shrink(paper)) is None
+    assert len(detect(paper).detections) == len(DIGITS)
+
+
+def test_no_sheet_when_the_paper_fills_the_frame():
+    assert find_sheet(shrink(page(digits=DIGITS))) is None
+
+
+def _grid(size=(540, 540), cell=60, thickness=3, ink=30):
+    img = np.full(size, 225, np.uint8)
+    for k in range(0, 10):
+        t = thickness + 2 * (k % 3 == 0)  # thicker box lines, as on a sudoku
+        cv2.line(img, (0, 0 + k * cell), (size[1], k * cell), ink, t)
+        cv2.line(img, (k * cell, 0), (k * cell, size[0]), ink, t)
+    return img
+
+
+def test_a_printed_grid_is_ignored_and_its_digits_read():
+    img = _grid()
+    cells = [(1, 1), (2, 4), (5, 2), (7, 7), (4, 6)]
+    for r, c in cells:
+        cv2.putText(img, str(r), (c * 60 + 14, r * 60 + 48), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 30,
+                    4, cv2.LINE_AA)
+    img = cv2.copyMakeBorder(img, 30, 30, 30, 30, cv2.BORDER_CONSTANT, value=225)
+    det = detect(img).detections
+    assert len(det) == len(cells)
+    assert (det.heights < 60).all()  # digits, never a cell or the grid
+
+
+def test_a_digit_crossing_a_printed_line_stays_whole():
+    img = np.full((400, 600), 225, np.uint8)
+    for y in (135, 215, 295):
+        cv2.line(img, (0, y), (600, y), 30, 4)  # lines as dark as the pen
+    cv2.putText(img, "8", (250, 250), cv2.FONT_HERSHEY_SIMPLEX, 3, 30, 6, cv2.LINE_AA)
+    det = detect(img).detections
+    assert len(det) == 1 and det.heights[0] > 60  # one 8, across the line at y=215
+
+
+@pytest.mark.parametrize("symbol", ["minus", "equals", "dot", "underline"])
+def test_symbols_that_are_not_digits_by_shape_are_dropped(symbol):
+    img = np.full((300, 400), 225, np.uint8)
+    if symbol == "minus":
+        cv2.line(img, (150, 150), (230, 150), 30, 8)
+    elif symbol == "equals":
+        cv2.line(img, (150, 135), (230, 135), 30, 8)
+        cv2.line(img, (150, 165), (230, 165), 30, 8)
+    elif symbol == "dot":
+        cv2.circle(img, (200, 150), 12, 30, -1)
+    else:
+        cv2.line(img, (60, 200), (340, 204), 30, 5)
+    assert len(detect(img).detections) == 0

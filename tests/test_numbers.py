@@ -163,3 +163,22 @@ def test_any_page_partitions_into_lines_and_numbers(items):
     assert all(-90 <= ln.angle <= 90 for ln in lines)
     valid = [i for i, (_, d) in enumerate(items) if 0 <= d <= 9]
     assert sorted(i for n in read_numbers(det) for i in n.members) == valid
+
+
+@pytest.mark.parametrize("name, boxes, digits, texts", [
+    # A writer who leaves a digit's height between every digit still wrote one number.
+    ("wide even spacing", [[0, 0, 20, 40], [60, 0, 80, 40], [122, 0, 142, 40],
+                           [180, 0, 200, 40]], [2, 0, 1, 9], ["2019"]),
+    # One gap far wider than the line's others ends the number.
+    ("one wide gap", [[0, 0, 20, 40], [28, 0, 48, 40], [56, 0, 76, 40], [120, 0, 140, 40],
+                      [148, 0, 168, 40]], [2, 0, 1, 9, 7], ["201", "97"]),
+    # A digit well below the line's baseline is apart, and so is one far to the right.
+    ("lower and far", [[0, 0, 20, 40], [26, 0, 46, 40], [52, 26, 72, 66],
+                       [260, 0, 280, 40]], [4, 2, 3, 5], ["42", "3", "5"]),
+    # Slanted rows keep working: a row tilted 30 degrees with tight gaps is one number.
+    ("slanted", [[int(k * 26 * 0.866), int(k * 26 * 0.5), int(k * 26 * 0.866) + 20,
+                  int(k * 26 * 0.5) + 40] for k in range(4)], [1, 2, 3, 4], ["1234"]),
+])
+def test_number_spacing(name, boxes, digits, texts):
+    det = Detections(boxes, digit=digits)
+    assert [n.text for n in read_numbers(det)] == texts, name
