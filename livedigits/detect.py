@@ -475,16 +475,16 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
         half = cv2.resize(inside, (faint.shape[1], faint.shape[0]),
                           interpolation=cv2.INTER_NEAREST)
         faint, strong = cv2.bitwise_and(faint, half), cv2.bitwise_and(strong, half)
-    lines, whole, band = line_mask(faint, strong)
+    lines, unbroken, band = line_mask(faint, strong)
     mask, contours = _blobs_without(ink, lines, band)
     min_h = max(s.min_height, s.min_height_frac * H)
     if cv2.countNonZero(lines):
-        rects = np.array([cv2.boundingRect(c) for c in contours], np.int64).reshape(-1, 4)
-        rects[:, 2:] += rects[:, :2]
+        found = np.array([cv2.boundingRect(c) for c in contours], np.int64).reshape(-1, 4)
         # With the lines out, a page of writing still has its digits; one big digit does not.
-        few = np.count_nonzero((rects[:, 2:] - rects[:, :2]).max(axis=1) >= min_h) <= 2
+        few = np.count_nonzero(found[:, 2:].max(axis=1) >= min_h) <= 2
+        found[:, 2:] += found[:, :2]
         kept = np.zeros_like(lines) if few and _lone_mark(ink) else keep_digit_strokes(
-            lines, whole, rects)
+            lines, unbroken, found)
         if kept is not lines:
             mask, contours = _blobs_without(ink, kept, band)
     if not contours:
