@@ -175,7 +175,7 @@ def read_photos(labels: Sequence[Label], root: Path, pipeline,
     empty, with its error. `each` is called with every score as it is made (progress).
     """
     from livedigits.numbers import read_page
-    from livedigits.sources import read_image
+    from livedigits.images import read_image
 
     scores = []
     for label in labels:
