@@ -174,8 +174,8 @@ def read_photos(labels: Sequence[Label], root: Path, pipeline,
     `pipeline` is a `Pipeline` without tracking. A file that cannot be read scores as read
     empty, with its error. `each` is called with every score as it is made (progress).
     """
-    from livedigits.numbers import read_page
     from livedigits.images import read_image
+    from livedigits.numbers import read_page
 
     scores = []
     for label in labels:
