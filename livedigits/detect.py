@@ -24,6 +24,7 @@ SHEET_STEP = 0.15  # its edge steps down by this share of its brightness onto th
 SPLIT_ASPECT = 1.1  # a blob wider than this times its height may be digits that touch
 DIGIT_ASPECT = 0.7  # the typical width of a digit against its height, for splitting
 MAX_RUN = 4.5  # at most four touching digits are split; wider blobs are lines
+MIN_JOIN = 10  # pixels; side-by-side pieces join only on marks taller than 8x this
 
 
 @dataclass(frozen=True)
@@ -345,7 +346,8 @@ def _join_pieces(boxes: np.ndarray) -> np.ndarray:
     """Group ids that join boxes belonging to one digit (a 5's flag, a faint 7's stroke).
 
     Two pieces join when they overlap horizontally for most of the narrower one and the
-    vertical gap between them is small next to their height.
+    vertical gap between them is small next to their height, or when they stand side by side,
+    overlapping vertically, with a gap under a twenty-fifth of the taller one's height.
     """
     n = len(boxes)
     group = np.arange(n)
@@ -364,6 +366,11 @@ def _join_pieces(boxes: np.ndarray) -> np.ndarray:
     # A flag or a stroke just above or below the body, overlapping it a little (a 5's bar).
     capped = (ox > 0.15 * narrow) & (gy >= -2) & (gy < 0.2 * tall)
     link = (stacked | capped) & (small < 0.5 * big) & (joined_h < 1.6 * tall)
+    # Side by side with next to no gap (a 4's open top beside its stem): one mark, offered
+    # whole and, if wide, split too, so the classifier decides as for digits that touch.
+    oy = -gy
+    short = np.minimum(h[:, None], h[None])
+    link |= (ox > -0.04 * tall) & (ox <= 0) & (oy > 0.5 * short) & (tall > 8 * MIN_JOIN)
     np.fill_diagonal(link, False)
     for i, j in zip(*np.nonzero(np.triu(link)), strict=True):
         gi, gj = group[i], group[j]
@@ -388,6 +395,17 @@ def split_touching(blob: np.ndarray) -> list[tuple[int, np.ndarray]]:
         cuts.append(lo + int(np.argmin(ink[lo:hi])))
     cuts.append(w)
     return [(a, blob[:, a:b]) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
+
+
+def _thin_pen(mask: np.ndarray, ink: int) -> bool:
+    """Whether a sparse blob is still writing: a large digit in a thin pen covers little of
+    its box, but about as much as its strokes' width against its height would give (a
+    digit's strokes run two to three times its height)."""
+    h = mask.shape[0]
+    outline = cv2.findContours(mask.view(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)[0]
+    half_perimeter = sum(len(c) for c in outline) / 2
+    width = ink / max(half_perimeter, 1)  # the strokes' mean width
+    return ink / mask.size >= width / h  # a quarter of what 2.5 heights of stroke cover
 
 
 def _has_hole(mask: np.ndarray) -> bool:
@@ -565,7 +583,8 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
             m = m[py0:py1, px0:px1]
             ph, pw = py1 - py0, px1 - px0
             density = ys.size / m.size
-            if ph < min_h or pw > s.max_aspect * ph or density < s.min_density or (
+            if ph < min_h or pw > s.max_aspect * ph or (
+                    density < s.min_density and not _thin_pen(m, ys.size)) or (
                     pw > 0.45 * ph and density > s.max_blob_density and _is_blot(m)):
                 continue
             boxes_out.append([x0 + dx + px0, y0 + py0, x0 + dx + px1, y0 + py1])

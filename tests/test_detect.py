@@ -261,3 +261,12 @@ def test_symbols_that_are_not_digits_by_shape_are_dropped(symbol):
     else:
         cv2.line(img, (60, 200), (340, 204), 30, 5)
     assert len(detect(img).detections) == 0
+
+
+def test_a_large_thin_pen_four_is_one_mark():
+    img = np.full((1000, 760), 170, np.uint8)
+    cv2.ellipse(img, (300, 260), (110, 200), 0, 0, 180, 30, 5)  # the open top of a 4 ...
+    cv2.line(img, (430, 120), (425, 880), 30, 5)                # ... its stem, a small gap apart
+    det = detect(img).detections
+    whole = det.xyxy[:, 2] - det.xyxy[:, 0] > 200
+    assert whole.any()  # offered as one mark (sparse, but a thin pen's strokes are)
