@@ -365,7 +365,11 @@ def _join_pieces(boxes: np.ndarray) -> np.ndarray:
     stacked = (ox > 0.5 * narrow) & (gy < 0.25 * tall)
     # A flag or a stroke just above or below the body, overlapping it a little (a 5's bar).
     capped = (ox > 0.15 * narrow) & (gy >= -2) & (gy < 0.2 * tall)
-    link = (stacked | capped) & (small < 0.5 * big) & (joined_h < 1.6 * tall)
+    joined_w = np.maximum(x1[:, None], x1[None]) - np.minimum(x0[:, None], x0[None])
+    # The pieces of one digit sit within about its box; pieces of neighbours on a steep row
+    # (a page turned 40 degrees) make a box far bigger than either.
+    link = ((stacked | capped) & (small < 0.5 * big) & (joined_h < 1.6 * tall)
+            & (joined_w * joined_h < 2.0 * big))
     # Side by side with next to no gap (a 4's open top beside its stem): one mark, offered
     # whole and, if wide, split too, so the classifier decides as for digits that touch.
     oy = -gy
