@@ -94,11 +94,13 @@ def _page_tilt(lines: list[Line], centers: np.ndarray, heights: np.ndarray) -> f
         t = np.radians(ln.angle)
         c = centers[ln.members]
         across = (c - c.mean(axis=0)) @ np.array([-np.sin(t), np.cos(t)])
-        if np.abs(across).max() <= 0.35 * np.median(heights[ln.members]):
+        h = np.sort(heights[ln.members])
+        if np.abs(across).max() <= 0.35 * h[len(h) // 2]:
             long.append(ln)
     if not long:
         return 0.0
-    tilt = float(np.median(np.repeat([ln.angle for ln in long], [len(ln) for ln in long])))
+    angles = np.sort(np.repeat([ln.angle for ln in long], [len(ln) for ln in long]))
+    tilt = float(angles[len(angles) // 2])
     return tilt if abs(tilt) >= PAGE_TILT else 0.0
 
 
@@ -230,7 +232,12 @@ def _split_line(centers: np.ndarray, wh: np.ndarray, line: Line,
         # only if it is also clearly wider than this line's usual gap (or wider than FAR_GAP).
         usual = float(np.sort(gaps)[(len(gaps) - 1) // 2])
         wide &= (gaps > GAP_RATIO * usual) | (gaps > FAR_GAP * height)
-    return np.split(m, np.flatnonzero(wide | _off_baseline(centers[m], height)) + 1)
+    c = centers[m]
+    steps = np.diff(c, axis=0)
+    # Steps that all keep one direction (within 0.2 rad, the usual case) leave no baseline.
+    if len(m) >= 3 and np.ptp(np.arctan2(steps[:, 1], steps[:, 0])) > 0.2:
+        wide |= _off_baseline(c, height)
+    return np.split(m, np.flatnonzero(wide) + 1)
 
 
 def _off_baseline(c: np.ndarray, height: float) -> np.ndarray:
@@ -238,15 +245,14 @@ def _off_baseline(c: np.ndarray, height: float) -> np.ndarray:
     other steps keep (their median angle) by more than BASELINE_SHIFT digit heights: a digit
     raised or lowered off the line. Slanted rows keep one direction and are never cut."""
     steps = np.diff(c, axis=0)
-    out = np.zeros(len(steps), bool)
-    if len(steps) < 2:
-        return out
+    n = len(steps)
+    if n < 2:
+        return np.zeros(n, bool)
     angles = np.arctan2(steps[:, 1], steps[:, 0])
-    for j in range(len(steps)):
-        a = float(np.median(np.delete(angles, j)))
-        across = abs(-np.sin(a) * steps[j, 0] + np.cos(a) * steps[j, 1])
-        out[j] = across > BASELINE_SHIFT * height
-    return out
+    others = np.broadcast_to(angles, (n, n))[~np.eye(n, dtype=bool)].reshape(n, n - 1)
+    a = np.sort(others, axis=1)[:, (n - 1) // 2]  # each step's reference: the others' median
+    across = np.abs(-np.sin(a) * steps[:, 0] + np.cos(a) * steps[:, 1])
+    return across > BASELINE_SHIFT * height
 
 
 def _page_order(xyxy: np.ndarray, centers: np.ndarray, lines: list[Line]) -> list[list[Line]]:
