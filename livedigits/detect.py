@@ -533,8 +533,9 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
     lines, unbroken, band = line_mask(faint, strong)
     mask, contours = _blobs_without(ink, lines, band)
     min_h = max(s.min_height, s.min_height_frac * H)
+    rects = np.array([cv2.boundingRect(c) for c in contours], np.int32).reshape(-1, 4)
     if cv2.countNonZero(lines):
-        found = np.array([cv2.boundingRect(c) for c in contours], np.int64).reshape(-1, 4)
+        found = rects.astype(np.int64)
         # With the lines out, a page of writing still has its digits; one big digit does not.
         few = np.count_nonzero(found[:, 2:].max(axis=1) >= min_h) <= 2
         found[:, 2:] += found[:, :2]
@@ -542,9 +543,9 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
             lines, unbroken, found)
         if kept is not lines:
             mask, contours = _redo_near(ink, mask, contours, found, lines, kept, band)
+            rects = np.array([cv2.boundingRect(c) for c in contours], np.int32).reshape(-1, 4)
     if not contours:
         return Blobs(Detections.empty(), [], inverted)
-    rects = np.array([cv2.boundingRect(c) for c in contours], np.int32).reshape(-1, 4)
     x, y, w, h = rects.T
     # Specks cannot be part of a digit; dropping them first keeps the joining step small.
     keep = (np.maximum(w, h) >= min_h / 4) & (h < s.max_height_frac * H)
