@@ -62,6 +62,7 @@ def main() -> None:
       livedigits evaluate --plot confusion.png
       livedigits synth --output /tmp/samples
       livedigits score read.jsonl samples/plain_480p.json
+      livedigits score-photos my/labels.csv  # read labelled photos, score them
 
     `livedigits COMMAND --help` explains every option of a command.
     """
