@@ -7,7 +7,7 @@ Labels are placed so that none covers another label or a digit (`place_labels`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -51,49 +51,68 @@ def overlaps(a: Rect, b: Rect) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def _candidates(box: Rect, w: int, h: int, frame: tuple[int, int], steps: int,
-                gap: int) -> np.ndarray:
-    """Where a w x h label may go for `box`, best first, as rows of x0 y0 x1 y1: above, below,
-    beside, then stacked further above and below; each held inside the frame."""
+def _clip(x: int, y: int, w: int, h: int, frame: tuple[int, int]) -> Rect:
+    """A w x h rectangle at (x, y), moved inside the frame (w, h) where it pokes out."""
+    x = min(max(x, 0), max(frame[0] - w, 0))
+    y = min(max(y, 0), max(frame[1] - h, 0))
+    return x, y, x + w, y + h
+
+
+def _next_to(box: Rect, w: int, h: int, gap: int) -> list[tuple[int, int]]:
+    """Where a w x h label may go for `box`, best first: above, below, right, left."""
     x0, y0, x1, y1 = box
-    k = np.arange(1, steps + 1)
-    xs = np.concatenate([[x0, x0, x1 + gap, x0 - gap - w], np.full(2 * steps, x0)])
-    ys = np.concatenate([[y0 - gap - h, y1 + gap, y0, y0],
-                         np.stack([y0 - gap - h - k * (h + gap),
-                                   y1 + gap + k * (h + gap)], 1).ravel()])
-    xs = np.clip(xs, 0, max(frame[0] - w, 0))
-    ys = np.clip(ys, 0, max(frame[1] - h, 0))
-    return np.stack([xs, ys, xs + w, ys + h], 1).astype(np.int64)
+    return [(x0, y0 - gap - h), (x0, y1 + gap), (x1 + gap, y0), (x0 - gap - w, y0)]
 
 
-def _covers(spots: np.ndarray, rects: np.ndarray) -> np.ndarray:
-    """For each spot (K, 4), how many of `rects` (M, 4) it overlaps."""
-    if not len(rects):
-        return np.zeros(len(spots), np.int64)
-    a, b = spots[:, None, :], rects[None, :, :]
-    hit = ((a[..., 0] < b[..., 2]) & (b[..., 0] < a[..., 2])
-           & (a[..., 1] < b[..., 3]) & (b[..., 1] < a[..., 3]))
-    return hit.sum(axis=1)
+def _stacked(box: Rect, w: int, h: int, gap: int, frame: tuple[int, int], steps: int
+             ) -> Iterator[Rect]:
+    """Further spots once the four next to `box` are taken, made as they are tried: rows
+    further and further above and below it, until both reach the frame's edges."""
+    x0, y0, _, y1 = box
+    for k in range(1, steps + 1):
+        up = _clip(x0, y0 - gap - h - k * (h + gap), w, h, frame)
+        down = _clip(x0, y1 + gap + k * (h + gap), w, h, frame)
+        yield up
+        yield down
+        if up[1] == 0 and down[3] >= frame[1]:
+            return
 
 
 def place_labels(anchors: Sequence[Rect], sizes: Sequence[tuple[int, int]],
                  frame: tuple[int, int], avoid: Sequence[Rect] = (), gap: int = 2) -> list[Rect]:
     """A rectangle for each label (size w, h) next to its anchor box, none overlapping another
     label or anything in `avoid` (digit boxes); where the frame is too full for that, the spot
-    that covers the fewest labels.
+    that covers the fewest labels. Runs every frame, so it tries the four spots next to the
+    box first and only then stacked ones, one at a time (plain overlap tests, no arrays).
 
     >>> place_labels([(10, 40, 30, 70), (32, 40, 52, 70)], [(40, 16), (40, 16)], (200, 200))
     [(10, 22, 50, 38), (32, 72, 72, 88)]
     """
-    placed = np.zeros((len(anchors), 4), np.int64)
-    obstacles = np.asarray(avoid, np.int64).reshape(-1, 4)
+    obstacles = [as_rect(r) for r in avoid]
+    placed: list[Rect] = []
     steps = len(anchors) + 2  # enough rows that every label can find a free one
-    for i, (box, (w, h)) in enumerate(zip(anchors, sizes, strict=True)):
-        spots = _candidates(as_rect(box), w, h, frame, steps, gap)
-        labels, others = _covers(spots, placed[:i]), _covers(spots, obstacles)
-        free = np.flatnonzero((labels == 0) & (others == 0))
-        placed[i] = spots[free[0] if len(free) else np.lexsort((others, labels))[0]]
-    return [as_rect(r) for r in placed]
+
+    def hits(r: Rect, rects: list[Rect]) -> int:
+        return sum(1 for b in rects if r[0] < b[2] and b[0] < r[2] and r[1] < b[3] and b[1] < r[3])
+
+    def free(r: Rect) -> bool:
+        return not any(r[0] < b[2] and b[0] < r[2] and r[1] < b[3] and b[1] < r[3]
+                       for rects in (placed, obstacles) for b in rects)
+
+    for box, (w, h) in zip(anchors, sizes, strict=True):
+        box = as_rect(box)
+        spots = [_clip(x, y, w, h, frame) for x, y in _next_to(box, w, h, gap)]
+        best = next((r for r in spots if free(r)), None)
+        if best is None:
+            for r in _stacked(box, w, h, gap, frame, steps):
+                spots.append(r)
+                if free(r):
+                    best = r
+                    break
+        if best is None:  # crowded: the spot covering the fewest labels, then fewest digits
+            best = min(spots, key=lambda r: (hits(r, placed), hits(r, obstacles)))
+        placed.append(best)
+    return placed
 
 
 def _draw_label(scene: np.ndarray, text: str, rect: Rect, color, scale: float) -> None:
@@ -156,11 +175,14 @@ def layout(det: Detections, numbers: list[Number], frame: tuple[int, int], scale
 
 
 def draw_readings(scene: np.ndarray, det: Detections, numbers: list[Number],
-                  show_confidence: bool = False, avoid: Sequence[Rect] = ()) -> np.ndarray:
+                  show_confidence: bool = False, avoid: Sequence[Rect] = (),
+                  lay: Layout | None = None) -> np.ndarray:
     """Boxes and digit labels, then an outline and a text label for each multi-digit number;
-    no label covers another label, a digit or anything in `avoid`."""
+    no label covers another label, a digit or anything in `avoid`. `lay`: a layout already
+    made for this scene (by `scene_layout`), so it is not placed twice."""
     s = _scale(scene)
-    lay = layout(det, numbers, (scene.shape[1], scene.shape[0]), s, show_confidence, avoid)
+    if lay is None:
+        lay = layout(det, numbers, (scene.shape[1], scene.shape[0]), s, show_confidence, avoid)
     for b in lay.boxes:
         cv2.rectangle(scene, b[:2], (b[2], b[3]), GREEN, _thick(s))
     for t, r in zip(lay.tag_texts, lay.tags, strict=True):
@@ -170,12 +192,6 @@ def draw_readings(scene: np.ndarray, det: Detections, numbers: list[Number],
     for t, r in zip(lay.number_texts, lay.number_tags, strict=True):
         _draw_label(scene, t, r, ORANGE, s * 1.2)
     return scene
-
-
-def draw_digits(scene: np.ndarray, det: Detections, show_confidence: bool = False
-                ) -> np.ndarray:
-    """A box and a label for each detection (the digit; its confidence too when asked)."""
-    return draw_readings(scene, det, [], show_confidence)
 
 
 def crops_strip(det: Detections, width: int, scale: float = 1.0) -> np.ndarray:
@@ -294,20 +310,35 @@ def draw_note(scene: np.ndarray, text: str) -> np.ndarray:
     return scene
 
 
+def overlay_rect(scene: np.ndarray, fps: float | None, stages_ms: Mapping[str, float],
+                 extra: Sequence[str] = ()) -> Rect:
+    """Where `draw_overlay` would put its panel on `scene`, drawing nothing."""
+    return _overlay_panel(scene, fps, stages_ms, extra, draw=False)
+
+
+def scene_layout(scene: np.ndarray, result: FrameResult, show_confidence: bool = False,
+                 avoid: Sequence[Rect] = ()) -> Layout:
+    """The labels' layout of `result` on a scene like `scene`, to draw more than once."""
+    return layout(result.detections, result.numbers, (scene.shape[1], scene.shape[0]),
+                  _scale(scene), show_confidence, avoid)
+
+
 def annotate(scene: np.ndarray, result: FrameResult, fps: float | None = None,
              show_crops: bool = False, overlay: bool = True,
              stages_ms: Mapping[str, float] | None = None, show_confidence: bool = False,
-             extra: Sequence[str] = ()) -> np.ndarray:
+             extra: Sequence[str] = (), lay: Layout | None = None) -> np.ndarray:
     """Draw everything read in `result` onto `scene` (in place) and return it.
 
     `stages_ms` is what the overlay lists (default: the pipeline's own stages); `show_crops`
-    returns the scene over a strip of the crops (a taller image).
+    returns the scene over a strip of the crops (a taller image); `lay` is the labels' layout
+    when it was already made (`scene_layout`, avoiding the overlay's panel if it is drawn).
     """
     if scene.ndim == 2:
         scene = cv2.cvtColor(scene, cv2.COLOR_GRAY2BGR)
     stages = result.stages_ms if stages_ms is None else stages_ms
-    panel = [_overlay_panel(scene, fps, stages, extra, draw=False)] if overlay else []
-    draw_readings(scene, result.detections, result.numbers, show_confidence, avoid=panel)
+    panel = [overlay_rect(scene, fps, stages, extra)] if overlay and lay is None else []
+    draw_readings(scene, result.detections, result.numbers, show_confidence, avoid=panel,
+                  lay=lay)
     if overlay:
         draw_overlay(scene, fps, stages, extra)
     if show_crops:

@@ -22,7 +22,7 @@ from typing import Any, Protocol, TextIO
 import click
 import numpy as np
 
-from livedigits.annotate import annotate
+from livedigits.annotate import Layout, Rect, annotate, overlay_rect, scene_layout
 from livedigits.console import Debounce, Progress
 from livedigits.defaults import FALLBACK_FPS, MIN_CONFIDENCE, RETRIES
 from livedigits.detect import DetectorSettings
@@ -217,19 +217,22 @@ def loop(source: Source, pipeline: Pipeline, outputs: list[Output], viewer: View
             result = pipeline.finish(prepared, frame.index, frame.time)
             t1 = time.perf_counter()
             stages = {"read": (t0 - t_read) * 1e3, **result.stages_ms}
+            if viewer is not None:
+                render = WindowFrame(frame.image, result, fps_ema, overlay or stages, opts)
             scene = None
-            if draw:
+            if draw:  # the labels are placed once, for the video and the window alike
+                lay = render.layout(viewer.state) if render is not None else None
                 scene = annotate(frame.image.copy(), result, show_crops=opts.show_crops,
-                                 overlay=False, show_confidence=opts.show_confidence)
+                                 overlay=False, show_confidence=opts.show_confidence, lay=lay)
             t2 = time.perf_counter()
             with signals.writing():  # a frame goes to every output or to none
                 for out in outputs:
                     out.write(frame, result, scene)
                 stages.update(draw=(t2 - t1) * 1e3, write=(time.perf_counter() - t2) * 1e3)
                 stats.add(stages)  # before a deferred stop, so the count matches the outputs
-            if viewer is not None:
+            if render is not None and viewer is not None:
                 fps_ema = _ema(fps_ema, 1000.0 / max(sum(stages.values()), 1e-3))
-                render = WindowFrame(frame.image, result, fps_ema, overlay or stages, opts)
+                render.fps = fps_ema
                 overlay = dict(stages)
                 if not viewer.show(render):
                     return render, False
@@ -253,13 +256,24 @@ class WindowFrame:
     stages: dict[str, float]
     opts: RunOptions
     drawn_ms: float = 0.0
+    _layout: tuple[Rect, Layout] | None = None  # the labels' layout and the panel it avoids
+
+    def layout(self, state: ViewState) -> Layout:
+        """Where the labels go, clear of the overlay's panel; made again only when the panel
+        moves (a key adding a status line), not at every redraw or for the output video."""
+        panel = overlay_rect(self.image, self.fps, self.stages, state.status())
+        if self._layout is None or self._layout[0] != panel:
+            lay = scene_layout(self.image, self.result, self.opts.show_confidence, [panel])
+            self._layout = (panel, lay)
+        return self._layout[1]
 
     def __call__(self, state: ViewState) -> np.ndarray:
         t0 = time.perf_counter()
         o = self.opts
         scene = annotate(self.image.copy(), self.result, self.fps,
                          show_crops=o.show_crops or state.show_crops, stages_ms=self.stages,
-                         show_confidence=o.show_confidence, extra=state.status())
+                         show_confidence=o.show_confidence, extra=state.status(),
+                         lay=self.layout(state))
         self.drawn_ms = (time.perf_counter() - t0) * 1e3
         return scene
 
