@@ -9,6 +9,7 @@ and are sliced with the rows, so nothing has to be kept in step by hand.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -124,9 +125,16 @@ class FrameResult:
         """The numbers read, in reading order, separated by spaces (e.g. '2021 7 45')."""
         return " ".join(n.text for n in self.numbers)
 
-    def to_json(self) -> dict:
-        """The JSON Lines record: boxes in integer input-frame pixels, time in seconds."""
+    def to_json(self, name: str = "", size: tuple[int, int] | None = None) -> dict:
+        """The JSON Lines record: boxes in integer input-frame pixels, time in seconds; with
+        `"file"` (the image's file name, no folder) when `name` is given and `"size"` (the
+        frame's [width, height], so a score can tell another video's truth) when `size` is."""
         d = self.detections
+        extra: dict = {}
+        if name:
+            extra["file"] = Path(name).name
+        if size is not None:
+            extra["size"] = [int(size[0]), int(size[1])]
         return {
             "frame": int(self.index),
             "time": round(float(self.time), 4),
@@ -137,4 +145,5 @@ class FrameResult:
                                                strict=True)
             ],
             "numbers": [{"text": n.text, "box": n.xywh} for n in self.numbers],
+            **extra,
         }

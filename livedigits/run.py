@@ -430,16 +430,15 @@ class StillsOutput:
 
 
 class JsonlOutput:
-    """One JSON object per frame (with `"file"` for images), flushed as it goes."""
+    """One JSON object per frame (with `"file"` for images, and the frame's `"size"`), flushed
+    as it goes."""
 
     def __init__(self, path: str) -> None:
         self.sink = JsonlSink(path)
 
     def write(self, frame: Frame, result: FrameResult, scene: np.ndarray | None) -> None:
-        record = result.to_json()
-        if frame.name:
-            record["file"] = frame.name
-        self.sink.write(record)
+        h, w = frame.image.shape[:2]
+        self.sink.write(result.to_json(frame.name, (w, h)))
 
     def close(self) -> None:
         self.sink.close()

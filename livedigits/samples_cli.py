@@ -86,8 +86,9 @@ def synth(out_dir: Path | None, out_alias: Path | None, only: tuple[str, ...],
 def score(predictions: Path, truth: Path, json_path: str | None, iou: float) -> None:
     """Score PREDICTIONS (the JSON Lines of `run --json`) against TRUTH (samples/NAME.json).
 
-    Refused when the two cannot be of the same video (frames or boxes the truth does not
-    have, or next to no predicted box on a true digit).
+    Refused when the two cannot be of the same video: frames, a frame size or boxes the
+    truth does not have, many boxes where it has no digit, next to no predicted box on a true
+    digit, or those boxes reading its digits no better than chance.
 
     \b
     Examples:

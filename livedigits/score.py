@@ -150,7 +150,9 @@ def score(predictions: Sequence[dict], truth: dict,
 
 def mismatch(predictions: Sequence[dict], truth: dict, result: Score) -> str | None:
     """Why these predictions cannot be of the video this truth describes, or None: frames it
-    does not have, boxes outside its frame, or (both full of digits) next to no box on a digit.
+    does not have, another frame size (written by `run --json`), boxes outside its frame,
+    many boxes where it has no digit at all, next to no box on a digit, or the boxes on its
+    digits reading them no better than chance (under 30% right).
 
     >>> truth = {"width": 64, "height": 48, "ground_truth": [{"frame": 0, "digits": []}]}
     >>> mismatch([{"frame": 5, "detections": []}], truth, score([], truth))
@@ -162,6 +164,10 @@ def mismatch(predictions: Sequence[dict], truth: dict, result: Score) -> str | N
         return (f"predictions go up to frame {last}, the truth has frames "
                 f"{min(frames)}-{max(frames)}")
     w, h = truth.get("width"), truth.get("height")
+    sizes = {tuple(r["size"]) for r in predictions if r.get("size")}
+    if w and h and sizes - {(int(w), int(h))}:
+        pw, ph = sorted(sizes - {(int(w), int(h))})[0]
+        return f"the predictions are of a {pw}x{ph} video, the truth's is {w}x{h}"
     if w and h:
         slack = 2
         for r in predictions:
@@ -170,6 +176,13 @@ def mismatch(predictions: Sequence[dict], truth: dict, result: Score) -> str | N
                 if x + bw > w + slack or y + bh > h + slack:
                     return (f"frame {r['frame']} has a box {[int(v) for v in d['box']]} outside "
                             f"the truth's {w}x{h} frame")
+    if result.gt_digits == 0 and result.predictions >= max(20, 3 * result.frames):
+        return (f"the truth has no digit in its {result.frames} frames, the predictions "
+                f"{result.predictions} boxes ({result.predictions / max(result.frames, 1):.1f} "
+                "a frame)")
+    if result.matched >= 10 and (result.label_accuracy or 0.0) < 0.3:
+        return (f"only {result.read_right} of the {result.matched} predicted boxes on a true "
+                "digit read it right (chance is 10%)")
     if result.gt_digits >= 20 and result.predictions >= 20 and (
             result.matched <= 0.05 * min(result.gt_digits, result.predictions)):
         return (f"only {result.matched} of {result.predictions} predicted boxes lie on any of "
@@ -234,10 +247,14 @@ def load_predictions(path: str | Path) -> list[dict]:
                     for n_ in rec.get("numbers", [])]
             if any(len(b["box"]) != 4 for b in dets + nums):
                 raise ValueError("a box is not [x, y, w, h]")
+            size = rec.get("size")  # [width, height]; absent in files of older versions
+            if size is not None and (len(size) != 2 or not all(int(v) > 0 for v in size)):
+                raise ValueError("size is not [width, height]")
         except (ValueError, KeyError, TypeError, AttributeError) as e:
             raise UserError(f"{path}:{n}: not a livedigits JSON Lines record "
                             f"({type(e).__name__}: {e})") from e
-        out.append({"frame": frame, "detections": dets, "numbers": nums})
+        out.append({"frame": frame, "detections": dets, "numbers": nums,
+                    **({"size": [int(v) for v in size]} if size is not None else {})})
     return out
 
 

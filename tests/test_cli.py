@@ -136,7 +136,8 @@ def test_score_against_the_wrong_truth_is_an_error(tmp_path):
     assert res.exit_code == 0, res.output
     ok = CliRunner().invoke(main, ["score", str(pred), "samples/plain_480p.json"])
     assert ok.exit_code == 0, ok.output
-    for other in ("samples/ruled_720p.json", "samples/hard_720p.json"):
+    for other in ("samples/ruled_720p.json", "samples/hard_720p.json",
+                  "samples/board_720p.json", "samples/blank_720p.json"):
         res = CliRunner().invoke(main, ["score", str(pred), other])
         one_error_line(res, "does not match", other)
 

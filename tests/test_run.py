@@ -75,6 +75,7 @@ def test_video_json_output_and_playable_video(page_video, tmp_path):
     assert [r["frame"] for r in recs] == list(range(20))
     for r in recs:
         check_schema(r)
+        assert r["size"] == [640, 480]  # so that score can tell another video's truth
     texts = [r["numbers"][0]["text"] for r in recs if r["numbers"]]
     assert len(texts) >= 18 and set(texts) == {"47"}
     tracks = {d["track"] for r in recs for d in r["detections"]}

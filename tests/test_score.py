@@ -151,3 +151,55 @@ def test_bad_input_is_one_user_error(tmp_path, which, content, needle):
     assert needle in message and "\n" not in message
     with pytest.raises(UserError):
         (load_predictions if which == "pred" else load_truth)(target)
+
+
+def one_digit_truth(n_frames: int, size=(640, 480), digit: int = 7, digits: bool = True):
+    gt = [{"frame": f, "numbers": [],
+           "digits": [{"id": 0, "box": [10, 10, 20, 30], "digit": digit, "number": 0}]
+           if digits else []} for f in range(n_frames)]
+    return {"name": "t", "width": size[0], "height": size[1], "ground_truth": gt}
+
+
+def preds(n_frames: int, digit: int = 7, boxes: int = 1, size=None):
+    out = []
+    for f in range(n_frames):
+        rec = {"frame": f, "numbers": [],
+               "detections": [{"box": [10 + 40 * k, 10, 20, 30], "digit": digit}
+                              for k in range(boxes)]}
+        if size is not None:
+            rec["size"] = list(size)
+        out.append(rec)
+    return out
+
+
+@pytest.mark.parametrize("pred, doc, needle", [
+    (preds(12, size=(1280, 720)), one_digit_truth(12), "1280x720 video"),
+    (preds(12, boxes=5), one_digit_truth(12, digits=False), "no digit in its 12 frames"),
+    (preds(12, digit=3), one_digit_truth(12), "only 0 of the 12"),
+])
+def test_another_videos_truth_is_refused(tmp_path, pred, doc, needle):
+    p, t = write(tmp_path, pred, doc)
+    res = CliRunner().invoke(score_cmd, [p, t])
+    assert isinstance(res.exception, UserError) and res.exit_code != 0
+    assert needle in str(res.exception) and "does not match" in str(res.exception)
+
+
+@pytest.mark.parametrize("pred, doc", [
+    (preds(12, size=(640, 480)), one_digit_truth(12)),  # the same size
+    (preds(12), one_digit_truth(12)),  # no size: a file of an older version
+    (preds(12, boxes=2), one_digit_truth(12, digits=False)),  # a few false boxes on a blank
+    (preds(9, digit=3), one_digit_truth(9)),  # too few matches to call it chance
+])
+def test_a_plausible_pairing_is_scored(tmp_path, pred, doc):
+    p, t = write(tmp_path, pred, doc)
+    res = CliRunner().invoke(score_cmd, [p, t])
+    assert res.exit_code == 0, res.output
+
+
+def test_size_is_read_back_or_refused(tmp_path):
+    path = tmp_path / "p.jsonl"
+    path.write_text(json.dumps(preds(1, size=(64, 48))[0]) + "\n")
+    assert load_predictions(path)[0]["size"] == [64, 48]
+    path.write_text('{"frame": 0, "detections": [], "size": [64]}\n')
+    with pytest.raises(UserError, match=":1:"):
+        load_predictions(path)
