@@ -17,6 +17,17 @@ if not os.environ.get("LIVEDIGITS_DEBUG"):
     os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
 
+
+def quiet_opencv() -> None:
+    """Silence OpenCV's log lines even where the user's program loaded OpenCV before
+    livedigits (the settings above are read once, when it loads); unless LIVEDIGITS_DEBUG.
+    The command line and the API call it before reading anything."""
+    if not os.environ.get("LIVEDIGITS_DEBUG"):
+        import cv2
+
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
+
 __all__ = ["Reader", "Reading", "Digit", "Number"]
 
 

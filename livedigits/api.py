@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from livedigits import quiet_opencv
 from livedigits.detections import FrameResult
 from livedigits.pipeline import DigitModel, Pipeline, PipelineSettings
 
@@ -99,6 +100,7 @@ class Reader:
 
     def __init__(self, model: str | Path | None = None, min_confidence: float = 0.6,
                  invert: bool | None = None) -> None:
+        quiet_opencv()
         self.model_path = None if model is None else Path(model)
         self.min_confidence = min_confidence
         self.invert = invert

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from livedigits import quiet_opencv
 from livedigits.classify import DEFAULT_MODEL  # numpy only at import; TF loads on use
 from livedigits.defaults import MIN_CONFIDENCE, RETRIES
 from livedigits.errors import UserError
@@ -66,10 +67,7 @@ def main() -> None:
 
     `livedigits COMMAND --help` explains every option of a command.
     """
-    if not os.environ.get("LIVEDIGITS_DEBUG"):  # even where OpenCV was loaded before livedigits
-        import cv2
-
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    quiet_opencv()
 
 
 @main.command(short_help="Train the digit model on MNIST and save it with its metadata.")

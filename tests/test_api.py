@@ -61,3 +61,19 @@ def test_user_mistakes_raise_one_line_user_errors(reader, tmp_path):
         reader.read(tmp_path / "missing.png")
     with pytest.raises(UserError, match="no such file"):
         next(reader.stream(tmp_path / "missing.mp4"))
+
+
+def test_opencv_stays_quiet_when_the_user_loaded_it_first():
+    """OpenCV read its log settings when the user's `import cv2` ran, before livedigits set
+    them; the Reader silences it anyway, in a fresh interpreter as a user's program is."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import cv2, livedigits; livedigits.Reader(); "
+            "print(cv2.utils.logging.getLogLevel() == cv2.utils.logging.LOG_LEVEL_SILENT)")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("LIVEDIGITS_DEBUG", "OPENCV_LOG_LEVEL")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True)
+    assert out.stdout.strip() == "True", out.stderr
