@@ -15,6 +15,7 @@ the image given. Errors a user can make (a missing file, a camera that does not 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ import numpy as np
 
 from livedigits import quiet_opencv
 from livedigits.detections import FrameResult
+from livedigits.errors import UserError
 from livedigits.pipeline import DigitModel, Pipeline, PipelineSettings
 
 Box = tuple[int, int, int, int]  # x, y, width, height
@@ -57,19 +59,17 @@ class Reading:
     digits: list[Digit]
     numbers: list[Number]
     result: FrameResult = field(repr=False)
-    name: str = ""  # the file, for a folder of images
+    name: str = ""  # the file, for an image or a folder of images
+    size: tuple[int, int] | None = None  # the image's width and height
 
     @property
     def text(self) -> str:
         """The numbers in reading order, separated by spaces: '2021 7'."""
-        return " ".join(n.text for n in self.numbers)
+        return self.result.text
 
     def to_json(self) -> dict:
         """The record `livedigits run --json` writes for this frame."""
-        record = self.result.to_json()
-        if self.name:
-            record["file"] = self.name
-        return record
+        return self.result.to_json(self.name, self.size)
 
 
 def as_box(values) -> Box:
@@ -78,8 +78,8 @@ def as_box(values) -> Box:
     return x, y, w, h
 
 
-def reading(result: FrameResult, name: str = "") -> Reading:
-    """A pipeline result as plain Python values."""
+def reading(result: FrameResult, name: str = "", image: np.ndarray | None = None) -> Reading:
+    """A pipeline result (of `image`) as plain Python values."""
     det = result.detections
     digits = [Digit(int(d), round(float(c), 4), as_box(box),
                     None if t < 0 else int(t))
@@ -88,7 +88,22 @@ def reading(result: FrameResult, name: str = "") -> Reading:
     numbers = [Number(n.text, as_box(n.xywh), tuple(digits[m] for m in n.members
                                                    if 0 <= m < len(digits)))
                for n in result.numbers]
-    return Reading(int(result.index), float(result.time), digits, numbers, result, name)
+    size = None if image is None else (int(image.shape[1]), int(image.shape[0]))
+    return Reading(int(result.index), float(result.time), digits, numbers, result, name, size)
+
+
+def as_image(image: np.ndarray | str | Path) -> tuple[str, np.ndarray]:
+    """An image file's name and its pixels, or an array as BGR ('' for its name); UserError
+    for a file that does not read or an array that holds no image."""
+    from livedigits.images import read_image, to_bgr8
+
+    if isinstance(image, str | Path):
+        return str(image), read_image(image)
+    array = np.asarray(image)
+    if array.ndim not in (2, 3) or array.size == 0:
+        raise UserError(f"not an image: an array of shape {array.shape} (give height x width, "
+                        "grey, or height x width x 3, BGR)")
+    return "", to_bgr8(array)
 
 
 class Reader:
@@ -122,35 +137,33 @@ class Reader:
 
     def read(self, image: np.ndarray | str | Path) -> Reading:
         """The digits and numbers of one image: a BGR (or grey) array, or an image file."""
-        from livedigits.images import read_image, to_bgr8
-
-        name = ""
-        if isinstance(image, str | Path):
-            name, image = str(image), read_image(image)
-        else:
-            image = to_bgr8(np.asarray(image))
-        return reading(self._pipeline(track=False).process(image), name)
+        name, bgr = as_image(image)
+        return reading(self._pipeline(track=False).process(bgr), name, bgr)
 
     def stream(self, source: str | int | Path, max_frames: int | None = None
                ) -> Iterator[Reading]:
         """A Reading per frame of a camera index, a stream URL, a video, an image or a folder
         of images. Digits are tracked across the frames of a video or live source, as in
-        `livedigits run`: a digit is reported from its second frame on."""
+        `livedigits run`: a digit is reported from its second frame on. A file of a folder
+        that does not read is skipped with a warning (`warnings.warn`), as run skips it."""
         from livedigits.sources import open_source
 
-        with open_source(str(source)) as src:
+        def skipped(error: str) -> None:
+            warnings.warn(f"livedigits: skipped {error}", UserWarning, stacklevel=3)
+
+        with open_source(str(source), on_error=skipped) as src:
             pipeline = self._pipeline(track=not (src.info.still or src.info.frame_count == 1))
             for n, frame in enumerate(src):
                 if max_frames is not None and n >= max_frames:
                     break
                 yield reading(pipeline.process(frame.image, frame.index, frame.time),
-                              frame.name)
+                              frame.name, frame.image)
 
-    def draw(self, image: np.ndarray, read: Reading, show_confidence: bool = False
-             ) -> np.ndarray:
-        """A copy of `image` with the boxes, digits and numbers of `read` drawn on it."""
+    def draw(self, image: np.ndarray | str | Path, read: Reading,
+             show_confidence: bool = False) -> np.ndarray:
+        """A copy of `image` (an array or an image file, as `read` takes) with the boxes,
+        digits and numbers of `read` drawn on it."""
         from livedigits.annotate import annotate
-        from livedigits.images import to_bgr8
 
-        return annotate(to_bgr8(np.asarray(image)).copy(), read.result, overlay=False,
+        return annotate(as_image(image)[1].copy(), read.result, overlay=False,
                         show_confidence=show_confidence)

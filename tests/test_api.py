@@ -38,7 +38,8 @@ def test_read_a_real_photo_by_path_and_as_an_array(reader):
             assert nx <= d.box[0] and d.box[0] + d.box[2] <= nx + nw
     same = reader.read(cv2.imread(str(path)))
     assert same.text == r.text and same.name == "" and r.name == str(path)
-    assert r.to_json()["file"] == str(path)
+    assert r.to_json()["file"] == path.name  # as run writes it: the name, no folder
+    assert r.to_json()["size"] == [w, h] and r.text == r.result.text
 
 
 def test_stream_gives_a_reading_per_frame_with_tracks(reader):
@@ -77,3 +78,24 @@ def test_opencv_stays_quiet_when_the_user_loaded_it_first():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=env, check=True)
     assert out.stdout.strip() == "True", out.stderr
+
+
+def test_an_empty_array_is_a_user_error_and_draw_takes_a_path(reader, tmp_path):
+    for bad in (np.zeros((0, 0), np.uint8), np.zeros((5,), np.uint8)):
+        with pytest.raises(UserError, match="not an image"):
+            reader.read(bad)
+    path = tmp_path / "blank.png"
+    cv2.imwrite(str(path), np.full((60, 80), 230, np.uint8))
+    r = reader.read(path)
+    assert reader.draw(path, r).shape == (60, 80, 3)
+
+
+def test_stream_of_a_folder_warns_of_each_file_it_skips(reader, tmp_path):
+    page = np.full((60, 80, 3), 230, np.uint8)
+    cv2.imwrite(str(tmp_path / "a.png"), page)
+    (tmp_path / "b.png").write_bytes(b"not an image")
+    cv2.imwrite(str(tmp_path / "c.png"), page)
+    with pytest.warns(UserWarning, match="b.png") as caught:
+        names = [r.name for r in reader.stream(tmp_path)]
+    assert [n.rsplit("/", 1)[-1] for n in names] == ["a.png", "c.png"]
+    assert len([w for w in caught if "skipped" in str(w.message)]) == 1
