@@ -194,32 +194,42 @@ def draw_readings(scene: np.ndarray, det: Detections, numbers: list[Number],
     return scene
 
 
+CROP_ROWS = 2  # the strip's rows: fixed, so the scene keeps one size for the whole run
+
+
 def crops_strip(det: Detections, width: int, scale: float = 1.0) -> np.ndarray:
     """The 28x28 crops the model saw, left to right as on the page, each over its reading, on
-    a dark strip `width` wide (as many rows as needed): shown below the frame, so it hides
+    a dark strip `width` wide and always CROP_ROWS rows high (a video's frames keep one size;
+    crops beyond them are counted in the last cell): shown below the frame, so it hides
     nothing of it.
     """
     side = int(56 * max(scale, 0.75))
     label_h = int(18 * max(scale, 0.75))
+    fs = 0.45 * max(scale, 0.75)
     cell_w, cell_h = side + 6, side + label_h + 4
     per_row = max(1, width // cell_w)
     crops = det.data.get("crop", np.zeros((0, 28, 28), np.uint8))
     n = len(crops)
-    rows = max(1, -(-n // per_row))
-    strip = np.full((rows * cell_h + 4, width, 3), 40, np.uint8)
+    strip = np.full((CROP_ROWS * cell_h + 4, width, 3), 40, np.uint8)
     if n == 0:
         cv2.putText(strip, "no crops", (8, min(cell_h, 40)), FONT, 0.5 * max(scale, 0.75),
                     GREY, 1, cv2.LINE_AA)
         return strip
+    room = per_row * CROP_ROWS
+    shown = n if n <= room else room - 1  # the last cell then says how many are left out
     order = np.lexsort((det.xyxy[:, 0], det.xyxy[:, 1] // 8))
-    for k, i in enumerate(order):
+    for k, i in enumerate(order[:shown]):
         r, c = divmod(k, per_row)
         x, y = 3 + c * cell_w, 4 + r * cell_h
         thumb = cv2.resize(crops[i], (side, side), interpolation=cv2.INTER_NEAREST)
         strip[y : y + side, x : x + side] = thumb[..., None]
         text = digit_text(det.digit[i], det.confidence[i], True)
-        cv2.putText(strip, text, (x, y + side + label_h - 4), FONT, 0.45 * max(scale, 0.75),
-                    WHITE, 1, cv2.LINE_AA)
+        cv2.putText(strip, text, (x, y + side + label_h - 4), FONT, fs, WHITE, 1, cv2.LINE_AA)
+    if shown < n:
+        r, c = divmod(shown, per_row)
+        x, y = 3 + c * cell_w, 4 + r * cell_h
+        cv2.putText(strip, f"+{n - shown}", (x, y + side // 2), FONT, fs, GREY, 1,
+                    cv2.LINE_AA)
     return strip
 
 

@@ -113,10 +113,15 @@ def test_crops_go_in_a_strip_below_the_frame_and_hide_nothing():
     assert (strip == 255).sum() >= len(det) * 56 * 56  # every crop, at twice its size
 
 
-def test_many_crops_wrap_onto_more_rows():
+def test_the_crops_strip_keeps_one_height_however_many_crops():
     det, _ = close_numbers(n_numbers=10, digits=5)
-    det = det.with_data(crop=np.zeros((len(det), 28, 28), np.uint8))
-    assert crops_strip(det, 320).shape[0] > crops_strip(det[np.arange(3)], 320).shape[0]
+    det = det.with_data(crop=np.full((len(det), 28, 28), 255, np.uint8))
+    strips = [crops_strip(det[np.arange(k)], 320) for k in (0, 3, 10, len(det))]
+    assert len({s.shape for s in strips}) == 1  # a video's frames keep one size
+    per_row = 320 // (56 + 6)
+    white = lambda s: int((s == 255).all(axis=2).sum())  # noqa: E731
+    assert white(strips[1]) >= 3 * 56 * 56  # few crops: each shown
+    assert white(strips[2]) >= 2 * per_row * 56 * 56 - 56 * 56  # full: all rows used
 
 
 def test_overlay_writes_fps_and_stages_in_the_corner():
