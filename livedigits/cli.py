@@ -207,7 +207,8 @@ def _camera_size(ctx, param, value: str | None) -> tuple[int, int] | None:
               show_default=True, help="Where the window's snapshots (s) and recordings (r) go.")
 @click.option("--exit-at-end", is_flag=True,
               help="Close the window when a video ends (by default its last frame stays up "
-                   "until a key is pressed).")
+                   "until a key is pressed); show a folder's images without waiting for a "
+                   "key.")
 @click.option("--list-cameras", is_flag=True,
               help="List the cameras that open (index and name) and exit.")
 @click.pass_context

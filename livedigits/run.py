@@ -183,13 +183,13 @@ def _run(opts: RunOptions, classifier: DigitModel | None, signals: StopSignals,
         finally:
             signals.hold()
         say_written(outputs)
-        check_ending(opts, source, stats, stopped)
         if viewer is not None and last is not None and ended and hold_at_end(opts, source.info):
             # outputs are final: Ctrl-C or SIGTERM now just closes the window
             still = source.info.still
             viewer.hold(last, "q or Esc closes the window" if still
                         else "end of video: press a key to close the window",
                         stop=lambda: signals.signum is not None, any_key=not still)
+        check_ending(opts, source, stats, stopped)  # after the hold: skipped files end it too
     if opts.benchmark:
         print_benchmark(stats, clf, source, to_stderr=opts.json_path == "-")
     return stats
@@ -285,14 +285,18 @@ def open_viewer(opts: RunOptions, info: SourceInfo, stack: ExitStack,
         window = open_window(WINDOW, info.size)
     pace = info.fps if not (info.live or info.still) else None
     viewer = Viewer(window, ViewState(min_confidence=opts.min_confidence), fps=pace,
-                    save_dir=opts.save_dir, record_fps=info.fps or FALLBACK_FPS)
+                    save_dir=opts.save_dir, record_fps=info.fps or FALLBACK_FPS,
+                    step=info.folder and not opts.exit_at_end)
     stack.callback(viewer.close)
     return viewer
 
 
 def hold_at_end(opts: RunOptions, info: SourceInfo) -> bool:
     """Whether the window stays up when the source ends: an image always, a video file unless
-    --exit-at-end; a live source that ends has failed, and says so instead."""
+    --exit-at-end; a live source that ends has failed, and says so instead. A folder's images
+    each waited for a key already, the last one too."""
+    if info.folder:
+        return False
     return info.still or (not info.live and not opts.exit_at_end)
 
 

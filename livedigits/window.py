@@ -273,14 +273,19 @@ class Viewer:
 
     `show(render)` puts a frame up and returns once the next one is due (a file at its own
     fps; a live source at once), or while paused once the user steps or resumes; False when
-    the user quit or closed the window. `hold(render)` keeps the last frame (or a still) up
+    the user quit or closed the window. With `step` (a folder of images) each frame stays up
+    until a key that is not a command. `hold(render)` keeps the last frame (or a still) up
     until q, Esc or the window is closed. Snapshots and recordings go to `save_dir`.
     """
 
+    STEP_NOTE = "a key: next image  (q quits)"
+
     def __init__(self, window: Window, state: ViewState | None = None,
                  fps: float | None = None, save_dir: Path = Path("."),
-                 record_fps: float = 30.0, echo: Callable[[str], None] | None = None) -> None:
+                 record_fps: float = 30.0, echo: Callable[[str], None] | None = None,
+                 step: bool = False) -> None:
         self.window = window
+        self.step = step
         self.state = state or ViewState()
         self.interval = 1.0 / fps if fps else 0.0
         self.save_dir = Path(save_dir)
@@ -306,6 +311,8 @@ class Viewer:
 
     def show(self, render: Render) -> bool:
         """Show the next frame; False when the user quit or closed the window."""
+        if self.step:
+            return self._wait_for_next(render)
         scene = self._put(render)
         if self.state.recording and self._recorder is not None:
             self._recorder.write(scene)
@@ -331,6 +338,24 @@ class Viewer:
             if action == "resume":
                 self._due = self.window.clock() + self.interval
             if self.window.clock() >= self._due - 0.0005:
+                return True
+
+    def _wait_for_next(self, render: Render) -> bool:
+        """One image of a folder: up until a key that is not a command (True), or q, Esc
+        or a closed window (False)."""
+        scene = self._put(render, self.STEP_NOTE)
+        if self.state.recording and self._recorder is not None:
+            self._recorder.write(scene)
+        while True:
+            key = self.window.wait_key(50)
+            if not self.window.is_open():
+                return False
+            if key >= 0 and chr(key & 0xFF) in " .":  # pause and step mean next here
+                return True
+            action = self.handle_key(key, render, self.STEP_NOTE)
+            if action == "quit":
+                return False
+            if action == "other":
                 return True
 
     def hold(self, render: Render, note: str, stop: Callable[[], bool] = lambda: False,

@@ -129,3 +129,32 @@ def test_a_video_end_closes_on_any_key_an_image_only_on_q(video, image):
     run(RunOptions(source=str(image)), FakeClassifier(), window=win)
     assert win.keys == [None]  # x did not close it, q did
     assert win.shown[-1].shape[0] > 480  # c showed the crops on the held image
+
+
+def folder_of_pages(tmp_path, bad: bool = False):
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    for name in ("a.png", "c.png"):
+        cv2.imwrite(str(folder / name), page(digits=(("4", 200, 240),), scale=4))
+    if bad:
+        (folder / "b.png").write_bytes(b"not an image")
+    return folder
+
+
+def test_each_image_of_a_folder_waits_for_a_key(tmp_path):
+    win = FakeWindow(keys=[None] * 10 + ["n"] + [None] * 10 + ["x"])
+    stats = run(RunOptions(source=str(folder_of_pages(tmp_path))), FakeClassifier(),
+                window=win)
+    assert stats.frames == 2 and len(win.shown) == 2
+    assert win.held_ms == pytest.approx([11 * 50, 11 * 50])  # each until its key
+    assert not win.keys  # and the last key closed the window
+
+
+def test_q_quits_a_folder_and_a_skipped_file_is_still_reported_after_the_images(tmp_path):
+    from livedigits.errors import UserError
+
+    win = FakeWindow(keys=[None] * 5 + [" "] + [None] * 5 + ["q"])
+    with pytest.raises(UserError, match="1 of 3 files could not be read"):
+        run(RunOptions(source=str(folder_of_pages(tmp_path, bad=True))), FakeClassifier(),
+            window=win)
+    assert len(win.shown) == 2 and sum(win.held_ms) >= 10 * 50  # both images were seen
