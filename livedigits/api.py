@@ -19,13 +19,18 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from livedigits import quiet_opencv
+from livedigits.defaults import MIN_CONFIDENCE
 from livedigits.detections import FrameResult
 from livedigits.errors import UserError
-from livedigits.pipeline import DigitModel, Pipeline, PipelineSettings
+from livedigits.pipeline import DigitModel, Pipeline
+
+if TYPE_CHECKING:
+    from livedigits.sources import SourceInfo
 
 Box = tuple[int, int, int, int]  # x, y, width, height
 
@@ -113,7 +118,8 @@ class Reader:
     says light ink on a dark board (True) or dark ink on paper (False); None decides per image.
     """
 
-    def __init__(self, model: str | Path | None = None, min_confidence: float = 0.6,
+    def __init__(self, model: str | Path | None = None,
+                 min_confidence: float = MIN_CONFIDENCE,
                  invert: bool | None = None) -> None:
         quiet_opencv()
         self.model_path = None if model is None else Path(model)
@@ -130,15 +136,16 @@ class Reader:
             self._classifier = Classifier(self.model_path)
         return self._classifier
 
-    def _pipeline(self, track: bool) -> Pipeline:
-        settings = PipelineSettings(min_confidence=self.min_confidence, track=track)
-        settings.detector = type(settings.detector)(invert=self.invert)
-        return Pipeline(self.classifier, settings)
+    def _pipeline(self, info: SourceInfo | None = None) -> Pipeline:
+        """The pipeline `run` builds for this source (None: one image)."""
+        from livedigits.run import pipeline_settings
+
+        return Pipeline(self.classifier, pipeline_settings(self.min_confidence, self.invert, info))
 
     def read(self, image: np.ndarray | str | Path) -> Reading:
         """The digits and numbers of one image: a BGR (or grey) array, or an image file."""
         name, bgr = as_image(image)
-        return reading(self._pipeline(track=False).process(bgr), name, bgr)
+        return reading(self._pipeline().process(bgr), name, bgr)
 
     def stream(self, source: str | int | Path, max_frames: int | None = None
                ) -> Iterator[Reading]:
@@ -152,7 +159,7 @@ class Reader:
             warnings.warn(f"livedigits: skipped {error}", UserWarning, stacklevel=3)
 
         with open_source(str(source), on_error=skipped) as src:
-            pipeline = self._pipeline(track=not (src.info.still or src.info.frame_count == 1))
+            pipeline = self._pipeline(src.info)
             for n, frame in enumerate(src):
                 if max_frames is not None and n >= max_frames:
                     break

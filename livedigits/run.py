@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -24,14 +24,14 @@ import numpy as np
 
 from livedigits.annotate import Layout, Rect, annotate, overlay_rect, scene_layout
 from livedigits.console import Debounce, Progress
-from livedigits.defaults import FALLBACK_FPS, MIN_CONFIDENCE, RETRIES
+from livedigits.defaults import MIN_CONFIDENCE, RETRIES
 from livedigits.detect import DetectorSettings
 from livedigits.detections import FrameResult
 from livedigits.errors import UserError
 from livedigits.pipeline import DigitModel, Pipeline, PipelineSettings, Prepared
 from livedigits.sinks import JsonlSink, VideoSink, write_image
 from livedigits.sources import Frame, Source, SourceInfo, StreamLost, open_source
-from livedigits.window import Viewer, ViewState, Window, has_display, open_window
+from livedigits.window import Render, Viewer, ViewState, Window, has_display, open_window
 
 WINDOW = "livedigits"
 STAGES = ("read", "detect", "preprocess", "infer", "track", "numbers", "draw", "write")
@@ -168,7 +168,8 @@ def _run(opts: RunOptions, classifier: DigitModel | None, signals: StopSignals,
     with ExitStack() as stack:
         stack.callback(source.close)
         clf = classifier if classifier is not None else load_classifier(opts.model)
-        pipeline = Pipeline(clf, pipeline_settings(opts, source.info))
+        pipeline = Pipeline(clf, pipeline_settings(opts.min_confidence, opts.invert,
+                                                   source.info))
         outputs = open_outputs(opts, source.info, folder, stack)
         viewer = open_viewer(opts, source.info, stack, window) if display else None
         stopped = ended = False
@@ -195,9 +196,6 @@ def _run(opts: RunOptions, classifier: DigitModel | None, signals: StopSignals,
     return stats
 
 
-Render = Callable[[ViewState], np.ndarray]
-
-
 def loop(source: Source, pipeline: Pipeline, outputs: list[Output], viewer: Viewer | None,
          opts: RunOptions, signals: StopSignals, stats: Stats, stack: ExitStack
          ) -> tuple[Render | None, bool]:
@@ -221,7 +219,7 @@ def loop(source: Source, pipeline: Pipeline, outputs: list[Output], viewer: View
                 render = WindowFrame(frame.image, result, fps_ema, overlay or stages, opts)
             scene = None
             if draw:  # the labels are placed once, for the video and the window alike
-                lay = render.layout(viewer.state) if render is not None else None
+                lay = render.layout(viewer.state) if render and viewer else None
                 scene = annotate(frame.image.copy(), result, show_crops=opts.show_crops,
                                  overlay=False, show_confidence=opts.show_confidence, lay=lay)
             t2 = time.perf_counter()
@@ -285,7 +283,7 @@ def open_viewer(opts: RunOptions, info: SourceInfo, stack: ExitStack,
         window = open_window(WINDOW, info.size)
     pace = info.fps if not (info.live or info.still) else None
     viewer = Viewer(window, ViewState(min_confidence=opts.min_confidence), fps=pace,
-                    save_dir=opts.save_dir, record_fps=info.fps or FALLBACK_FPS,
+                    save_dir=opts.save_dir, record_fps=info.fps,
                     step=info.folder and not opts.exit_at_end)
     stack.callback(viewer.close)
     return viewer
@@ -317,12 +315,14 @@ def load_classifier(model: Path | None) -> DigitModel:
     return Classifier(model)
 
 
-def pipeline_settings(opts: RunOptions, info: SourceInfo) -> PipelineSettings:
-    """The pipeline for this run; a track is reported from its second sighting, so images
-    and one-frame "videos" are read untracked."""
-    still = info.still or info.frame_count == 1
-    return PipelineSettings(min_confidence=opts.min_confidence, track=not still,
-                            detector=DetectorSettings(invert=opts.invert))
+def pipeline_settings(min_confidence: float, invert: bool | None,
+                      info: SourceInfo | None = None) -> PipelineSettings:
+    """The pipeline for a source (`run` and the API alike; None: one image given as such); a
+    track is reported from its second sighting, so images and one-frame "videos" are read
+    untracked."""
+    still = info is None or info.still or info.frame_count == 1
+    return PipelineSettings(min_confidence=min_confidence, track=not still,
+                            detector=DetectorSettings(invert=invert))
 
 
 def check_ending(opts: RunOptions, source: Source, stats: Stats, stopped: bool) -> None:
@@ -355,7 +355,7 @@ def open_outputs(opts: RunOptions, info: SourceInfo, folder: FolderProgress,
     outputs: list[Output] = []
     if opts.output is not None:
         outputs.append(StillsOutput(opts.output, info.folder) if info.still
-                       else VideoOutput(opts.output, info.fps or FALLBACK_FPS))
+                       else VideoOutput(opts.output, info.fps))
     if opts.json_path:
         outputs.append(JsonlOutput(opts.json_path))
     if info.folder:
@@ -382,8 +382,8 @@ def say_written(outputs: list[Output]) -> None:
 class VideoOutput:
     """The annotated video, opened at the first frame's size."""
 
-    def __init__(self, path: Path, fps: float) -> None:
-        self.path, self.fps = path, fps
+    def __init__(self, path: Path, fps: float | None) -> None:
+        self.path, self.fps = path, fps  # None: the sink's fallback
         self.sink: VideoSink | None = None
 
     def write(self, frame: Frame, result: FrameResult, scene: np.ndarray | None) -> None:

@@ -99,7 +99,7 @@ class VideoSink:
     ...         sink.write(frame)
     """
 
-    def __init__(self, path: str | Path, fps: float, size: tuple[int, int],
+    def __init__(self, path: str | Path, fps: float | None, size: tuple[int, int],
                  h264: bool = True) -> None:
         self.path = Path(path)
         codec = VIDEO_CODECS.get(self.path.suffix.lower())

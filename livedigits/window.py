@@ -23,6 +23,8 @@ import click
 import cv2
 import numpy as np
 
+from livedigits.defaults import MIN_CONFIDENCE
+
 if TYPE_CHECKING:
     from livedigits.sinks import VideoSink
 
@@ -42,7 +44,6 @@ KEYS = (
     ("c", "crops view"),
     ("h", "show / hide this help"),
 )
-KEYS_HELP = ", ".join(f"{k} {v}" for k, v in KEYS)  # for --help
 CONFIDENCE_STEP = 0.05
 
 
@@ -252,7 +253,7 @@ class ViewState:
     paused: bool = False
     show_crops: bool = False
     show_help: bool = False
-    min_confidence: float = 0.6
+    min_confidence: float = MIN_CONFIDENCE
     recording: bool = False
 
     def status(self) -> list[str]:
@@ -282,7 +283,7 @@ class Viewer:
 
     def __init__(self, window: Window, state: ViewState | None = None,
                  fps: float | None = None, save_dir: Path = Path("."),
-                 record_fps: float = 30.0, echo: Callable[[str], None] | None = None,
+                 record_fps: float | None = None, echo: Callable[[str], None] | None = None,
                  step: bool = False) -> None:
         self.window = window
         self.step = step

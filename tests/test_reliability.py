@@ -30,7 +30,7 @@ from livedigits.preprocess import make_crops, to_mnist
 from livedigits.sinks import VideoSink
 from livedigits.track import Tracker
 from tests.conftest import ROOT, FakeClassifier, read_video
-from tests.helpers import error_lines, invoke_run, read_jsonl
+from tests.helpers import error_lines, invoke_run, one_error_line, read_jsonl
 from tests.streaming import MjpegServer
 
 HYPO = settings(max_examples=40, deadline=None, derandomize=True,
@@ -252,14 +252,6 @@ def assert_consecutive(recs: list[dict]) -> None:
     assert [r["frame"] for r in recs] == list(range(len(recs)))
 
 
-def assert_one_error_line(output: str, *words: str) -> None:
-    assert "Traceback" not in output
-    lines = output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("livedigits: error: "), output
-    for w in words:
-        assert w in lines[0]
-
-
 def sample_frames(n: int) -> list[np.ndarray]:
     cap = cv2.VideoCapture(str(SAMPLE))
     frames = [cap.read()[1] for _ in range(n)]
@@ -285,7 +277,7 @@ def test_truncated_sample_mp4_is_one_error_line(tmp_path, seed):
     path.write_bytes(data[:cut])
     res = invoke(str(path), "--json", str(tmp_path / "out.jsonl"))
     assert res.exit_code == 2
-    assert_one_error_line(res.output, "cut.mp4")
+    one_error_line(res, "cut.mp4")
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
@@ -309,7 +301,7 @@ def test_avi_cut_inside_its_first_frame_is_one_error_line(sample_avi, tmp_path):
     path.write_bytes(data[: data.find(b"00dc") + 300])
     res = invoke(str(path))
     assert res.exit_code == 2
-    assert_one_error_line(res.output, "cut.avi")
+    one_error_line(res, "cut.avi")
 
 
 def _unknown_codec(avi: bytes) -> bytes:
@@ -341,7 +333,7 @@ def test_undecodable_files_are_one_error_line(sample_avi, tmp_path, name, make,
     path.write_bytes(make(sample_avi.read_bytes()))
     res = invoke(str(path), "--json", str(tmp_path / "out.jsonl"))
     assert res.exit_code == 2
-    assert_one_error_line(res.output, *words)
+    one_error_line(res, *words)
     assert read_jsonl(tmp_path / "out.jsonl") == []
 
 
