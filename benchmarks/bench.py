@@ -130,8 +130,8 @@ def run_pipeline(path: Path, frames: int | None,
 
 def stage_summary(runs: Sequence[run_mod.Stats]) -> dict:
     """Per stage: the median over repetitions of each repetition's mean ms per frame."""
-    names = [k for k, v in runs[0].ms.items() if v]
-    return {k: round(float(np.median([np.mean(s.ms[k]) for s in runs])), 3) for k in names}
+    names = list(runs[0].mean_ms())
+    return {k: round(float(np.median([s.mean_ms()[k] for s in runs])), 3) for k in names}
 
 
 # ------------------------------------------------------------------- 3. the seed's method

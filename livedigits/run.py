@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -58,23 +59,35 @@ class RunOptions:
 
 @dataclass
 class Stats:
-    """Per-stage times of every frame, for the overlay and the benchmark report."""
+    """Frames, seconds and per-stage times of a run, for the benchmark report: running sums
+    for the means, and only the last `KEEP` frames' times for the p95, so a camera left
+    running for days holds the same memory as a short clip."""
 
-    ms: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STAGES})
+    KEEP = 10_000  # frames whose stage times are kept for the percentiles
+
     frames: int = 0
     seconds: float = 0.0
+    sums: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STAGES, 0))
+    recent: dict[str, deque[float]] = field(default_factory=dict)
 
     def add(self, stages: dict[str, float]) -> None:
         self.frames += 1
         for k, v in stages.items():
-            self.ms.setdefault(k, []).append(v)
+            self.sums[k] = self.sums.get(k, 0.0) + v
+            self.counts[k] = self.counts.get(k, 0) + 1
+            self.recent.setdefault(k, deque(maxlen=self.KEEP)).append(v)
+
+    def mean_ms(self) -> dict[str, float]:
+        """Each stage's mean ms over every frame of the run."""
+        return {k: self.sums[k] / n for k, n in self.counts.items() if n}
 
     def summary(self) -> dict:
-        """Frames, FPS, and mean/p95 ms per stage."""
+        """Frames, FPS, and per stage the mean ms (all frames) and p95 (the last KEEP)."""
         fps = self.frames / self.seconds if self.seconds > 0 else 0.0
-        stages = {k: {"mean": round(float(np.mean(v)), 3),
-                      "p95": round(float(np.percentile(v, 95)), 3)}
-                  for k, v in self.ms.items() if v}
+        stages = {k: {"mean": round(mean, 3),
+                      "p95": round(float(np.percentile(self.recent[k], 95)), 3)}
+                  for k, mean in self.mean_ms().items()}
         return {"frames": self.frames, "seconds": round(self.seconds, 3), "fps": round(fps, 1),
                 "stages_ms": stages}
 

@@ -199,3 +199,18 @@ def test_one_frame_video_is_read_like_a_still(tmp_path):
     res = invoke(str(path), "--json", str(js))
     assert res.exit_code == 0, res.output
     assert [n["text"] for n in jsonl(js)[0]["numbers"]] == ["47"]
+
+
+def test_stats_hold_bounded_memory_and_exact_means(monkeypatch):
+    from livedigits.run import Stats
+
+    monkeypatch.setattr(Stats, "KEEP", 100)
+    stats = Stats()
+    for i in range(1000):
+        stats.add({"detect": float(i), "infer": 1.0})
+    assert stats.frames == 1000
+    assert all(len(v) <= 100 for v in stats.recent.values())  # not every frame, forever
+    s = stats.summary()["stages_ms"]
+    assert s["detect"]["mean"] == pytest.approx(499.5)  # over every frame, not the last 100
+    assert s["detect"]["p95"] == pytest.approx(np.percentile(np.arange(900, 1000), 95))
+    assert s["infer"] == {"mean": 1.0, "p95": 1.0} and "read" not in s
