@@ -29,8 +29,9 @@ from livedigits.defaults import MIN_CONFIDENCE, RETRIES
 from livedigits.detect import DetectorSettings
 from livedigits.detections import FrameResult
 from livedigits.errors import UserError
+from livedigits.images import IMAGE_EXTS
 from livedigits.pipeline import DigitModel, Pipeline, PipelineSettings, Prepared
-from livedigits.sinks import JsonlSink, VideoSink, write_image
+from livedigits.sinks import VIDEO_CODECS, JsonlSink, VideoSink, write_image
 from livedigits.sources import Frame, Source, SourceInfo, StreamLost, open_source
 from livedigits.window import Render, Viewer, ViewState, Window, has_display, open_window
 
@@ -180,6 +181,7 @@ def _run(opts: RunOptions, classifier: DigitModel | None, signals: StopSignals,
                          on_error=folder.skipped)
     with ExitStack() as stack:
         stack.callback(source.close)
+        check_output_kind(opts.output, source.info)  # before the model takes its seconds
         clf = classifier if classifier is not None else load_classifier(opts.model)
         pipeline = Pipeline(clf, pipeline_settings(opts.min_confidence, opts.invert,
                                                    source.info))
@@ -187,16 +189,25 @@ def _run(opts: RunOptions, classifier: DigitModel | None, signals: StopSignals,
         viewer = open_viewer(opts, source.info, stack, window) if display else None
         stopped = ended = False
         last: Render | None = None
+        lost: StreamLost | None = None
         try:
             last, ended = loop(source, pipeline, outputs, viewer, opts, signals, stats, stack)
         except (KeyboardInterrupt, Stop):
             stopped = True
             click.echo(f"stopped after {stats.frames} frames; outputs are complete", err=True)
         except StreamLost as e:
-            raise UserError(f"{e} ({stats.frames} frames read; outputs are complete)") from e
+            lost = e
+        except BrokenPipeError:  # `--json - | head` read enough: nothing more on the terminal
+            for out in outputs:
+                if isinstance(out, ConsoleOutput):
+                    out.changes = False
+            raise
         finally:
             signals.hold()
         say_written(outputs)
+        if lost is not None:
+            raise UserError(f"{lost} ({stats.frames} frames read; outputs are complete)"
+                            ) from lost
         if viewer is not None and last is not None and ended and hold_at_end(opts, source.info):
             # outputs are final: Ctrl-C or SIGTERM now just closes the window
             still = source.info.still
@@ -552,6 +563,25 @@ def check_outputs(opts: RunOptions) -> None:
             not opts.output.is_dir()):
         raise UserError(f"--output {opts.output} is a file; for a folder of images give a "
                         "folder to write the annotated images into")
+
+
+def check_output_kind(output: Path | None, info: SourceInfo) -> None:
+    """Refuse an --output of the wrong kind for the source (a video name for a folder of
+    images, an image name for a video, ...) before anything is read."""
+    if output is None:
+        return
+    ext = output.suffix.lower()
+    if info.folder:
+        if ext in VIDEO_CODECS or (ext in IMAGE_EXTS and not output.is_dir()):
+            raise UserError(f"--output {output} names a file; for a folder of images give a "
+                            "folder to write the annotated images into")
+    elif info.still:
+        if ext not in IMAGE_EXTS:
+            raise UserError(f"--output {output}: an image is written as an image; use one of "
+                            f"{', '.join(sorted(IMAGE_EXTS))}")
+    elif ext not in VIDEO_CODECS:
+        raise UserError(f"--output {output}: the annotated video needs a video extension; "
+                        f"use one of {', '.join(VIDEO_CODECS)}")
 
 
 def _prepared(source: Source, pipeline: Pipeline, stack: ExitStack

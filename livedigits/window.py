@@ -402,9 +402,9 @@ class Viewer:
             else:
                 self._start_recording()
         elif ch in "+=":
-            s.min_confidence = round(min(0.95, s.min_confidence + CONFIDENCE_STEP), 2)
+            s.min_confidence = round(min(1.0, s.min_confidence + CONFIDENCE_STEP), 2)
         elif ch in "-_":
-            s.min_confidence = round(max(0.05, s.min_confidence - CONFIDENCE_STEP), 2)
+            s.min_confidence = round(max(0.0, s.min_confidence - CONFIDENCE_STEP), 2)
         elif ch == "c":
             s.show_crops = not s.show_crops
         elif ch == "h":

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -201,3 +203,28 @@ def test_help_fits_80_columns():
     for args in ([], *([c] for c in main.commands)):
         out = CliRunner().invoke(main, [*args, "--help"]).output
         assert max(len(line) for line in out.splitlines()) <= 80, args
+
+
+@pytest.mark.parametrize("source, output, words", [
+    ("folder", "out.mp4", ("names a file", "folder")),
+    ("folder", "out.png", ("names a file",)),
+    ("image", "out.mp4", ("an image is written as an image",)),
+    ("video", "out.png", ("video extension",)),
+    ("video", "out.gif", ("video extension",)),
+])
+def test_output_of_the_wrong_kind_is_refused_before_the_model_loads(tmp_path, monkeypatch,
+                                                                     source, output, words):
+    from livedigits import run as run_mod
+
+    def no_model(path):
+        raise AssertionError("the model loaded before the output was checked")
+
+    monkeypatch.setattr(run_mod, "load_classifier", no_model)
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    image = folder / "a.png"
+    cv2.imwrite(str(image), np.full((40, 40), 255, np.uint8))
+    src = {"folder": folder, "image": image, "video": Path("samples/plain_480p.mp4")}[source]
+    res = invoke_run(str(src), "--output", str(tmp_path / output))
+    one_error_line(res, *words)
+    assert not (tmp_path / output).exists()

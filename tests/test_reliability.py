@@ -504,6 +504,8 @@ def test_stream_that_goes_away_ends_with_one_line_and_whole_outputs(tmp_path):
     assert 1 <= len(recs) <= 7
     assert_consecutive(recs)
     assert video_frames(out) == len(recs)
+    said = err.replace(line, "")
+    assert f"wrote {js} ({len(recs)} JSON lines)" in said and str(out) in said  # where they went
 
 
 def wait_for_lines(path: Path, n: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:

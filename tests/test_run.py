@@ -214,3 +214,28 @@ def test_stats_hold_bounded_memory_and_exact_means(monkeypatch):
     assert s["detect"]["mean"] == pytest.approx(499.5)  # over every frame, not the last 100
     assert s["detect"]["p95"] == pytest.approx(np.percentile(np.arange(900, 1000), 95))
     assert s["infer"] == {"mean": 1.0, "p95": 1.0} and "read" not in s
+
+
+def test_nothing_more_on_the_terminal_once_the_json_reader_has_gone(page_video, monkeypatch,
+                                                                     capsys):
+    """`run VIDEO --json - | head -1`: the pipe breaks; the last reading, held back until the
+    end, is not printed after it (readings are first printed from the third frame on)."""
+    from livedigits.run import RunOptions, run
+    from livedigits.sinks import JsonlSink
+    from tests.conftest import FakeClassifier
+
+    real, written = JsonlSink.write, []
+
+    def write(self, record):
+        if written:
+            raise BrokenPipeError(32, "Broken pipe")
+        written.append(record)
+        real(self, record)
+
+    monkeypatch.setattr(JsonlSink, "write", write)
+    with pytest.raises(BrokenPipeError):
+        run(RunOptions(source=str(page_video), json_path="-", display=False),
+            FakeClassifier())
+    out, err = capsys.readouterr()
+    assert len(written) == 1 and out.count("\n") == 1
+    assert err == ""

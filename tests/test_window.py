@@ -87,11 +87,18 @@ def test_keys_change_the_view_and_redraw():
     assert not np.array_equal(win.shown[-1][:120], win.shown[-2][:120])  # the help panel
 
 
-def test_min_confidence_stays_in_range():
-    win = FakeWindow(keys=["-"] * 30 + ["q"])
-    viewer = Viewer(win, state=ViewState(min_confidence=0.2), echo=lambda m: None)
+@pytest.mark.parametrize("start, keys, end", [
+    (0.2, "-" * 30, 0.0),
+    (0.0, "-", 0.0),  # stays at 0, no jump up to a floor
+    (1.0, "+", 1.0),
+    (0.97, "+", 1.0),
+    (0.9, "+" * 30, 1.0),
+])
+def test_min_confidence_stays_in_0_to_1_without_jumping(start, keys, end):
+    win = FakeWindow(keys=[*keys, "q"])
+    viewer = Viewer(win, state=ViewState(min_confidence=start), echo=lambda m: None)
     viewer.hold(frame_renderer(), "end")
-    assert viewer.state.min_confidence == pytest.approx(0.05)
+    assert viewer.state.min_confidence == pytest.approx(end)
 
 
 def test_snapshot_goes_to_the_save_dir(tmp_path):
