@@ -1,6 +1,7 @@
 """The `livedigits` command line: run, draw, train, evaluate, score, bench.
 
-Heavy imports (TensorFlow) happen inside the commands that need them, so `--help` is instant.
+Heavy imports happen inside the commands that need them, so `--help` is instant; reading
+(`run`, `draw`) uses ONNX Runtime and never imports TensorFlow unless `--backend tf` asks.
 User mistakes end with one line on stderr and a non-zero exit, never a traceback.
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import click
 
 from livedigits import quiet_opencv
-from livedigits.classify import DEFAULT_MODEL  # numpy only at import; TF loads on use
+from livedigits.classify import BACKENDS, DEFAULT_MODEL  # numpy only; engines load on use
 from livedigits.defaults import MIN_CONFIDENCE, RETRIES
 from livedigits.errors import UserError
 from livedigits.samples_cli import score, score_photos, synth, write_json
@@ -80,7 +81,8 @@ def main() -> None:
 @click.option("--out", "out_alias", type=click.Path(file_okay=False, path_type=Path),
               default=None, hidden=True)  # the old name, still accepted
 @click.option("--name", default="livedigits", show_default=True,
-              help="Writes OUTPUT/NAME.keras and OUTPUT/NAME.json.")
+              help="Writes OUTPUT/NAME.keras, its ONNX export OUTPUT/NAME.onnx and "
+                   "OUTPUT/NAME.json.")
 @click.option("--epochs", default=30, show_default=True, help="Most epochs (early stopping).")
 @click.option("--batch-size", default=128, show_default=True,
               help="Digits per training step.")
@@ -88,7 +90,7 @@ def main() -> None:
 @click.option("--quick", is_flag=True, help="Tiny subset, one epoch: a smoke run for tests.")
 def train(data: Path | None, out_dir: Path | None, out_alias: Path | None, name: str,
           epochs: int, batch_size: int, seed: int, quick: bool) -> None:
-    """Train the digit CNN (10 digits + "not a digit") and save it with its metadata.
+    """Train the digit CNN (10 digits + "not a digit"); save it, its ONNX export and metadata.
 
     \b
     Examples:
@@ -108,6 +110,10 @@ def train(data: Path | None, out_dir: Path | None, out_alias: Path | None, name:
                                      quick=quick)
     click.echo(f"training on {mnist.source} ({len(mnist.x_train)} digits)", err=True)
     meta = trainer.train(mnist, out_dir, name, settings)
+    from livedigits.export import export_onnx
+
+    export = export_onnx(out_dir / f"{name}.keras")  # what `run` reads, checked against Keras
+    click.echo(f"exported {out_dir / export['file']} for reading", err=True)
     click.echo(
         f"saved {out_dir / (name + '.keras')}: MNIST test accuracy "
         f"{meta['mnist_test_accuracy']:.4%}, negative false-accept rate "
@@ -187,7 +193,11 @@ def _camera_size(ctx, param, value: str | None) -> tuple[int, int] | None:
 @click.option("--max-frames", type=click.IntRange(min=1), default=None,
               help="Stop after N frames.")
 @click.option("--model", type=click.Path(path_type=Path), default=None,
-              help="Model file. Default: the shipped models/livedigits.keras.")
+              help="Model: a .onnx export, or a .keras file with its export beside it "
+                   "(--backend tf: the .keras). Default: the shipped models/livedigits.*")
+@click.option("--backend", type=click.Choice(BACKENDS), default="onnx", show_default=True,
+              help="onnx: the export in ONNX Runtime (light, fast to start; its CUDA provider "
+                   "when installed). tf: the Keras model in TensorFlow (a GPU if it sees one).")
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=MIN_CONFIDENCE,
               show_default=True,
               help="Drop digits read with less confidence than this.")
@@ -214,9 +224,9 @@ def _camera_size(ctx, param, value: str | None) -> tuple[int, int] | None:
 @click.pass_context
 def run(ctx: click.Context, source: str | None, output: Path | None, json_path: str | None,
         no_display: bool, benchmark: bool, max_frames: int | None, model: Path | None,
-        min_confidence: float, invert: bool | None, camera_size: tuple[int, int] | None,
-        show_crops: bool, show_confidence: bool, retries: int, save_dir: Path,
-        exit_at_end: bool, list_cameras: bool) -> None:
+        backend: str, min_confidence: float, invert: bool | None,
+        camera_size: tuple[int, int] | None, show_crops: bool, show_confidence: bool,
+        retries: int, save_dir: Path, exit_at_end: bool, list_cameras: bool) -> None:
     """Box and read every handwritten digit in SOURCE.
 
     SOURCE is a camera index (0), a video file, an image, a folder of images, or a stream
@@ -256,7 +266,8 @@ def run(ctx: click.Context, source: str | None, output: Path | None, json_path: 
 
     # A caller may inject the classifier: main(args, obj={"classifier": clf}) (tests, bench).
     classifier = (ctx.obj or {}).get("classifier")
-    run_loop(RunOptions(source=source, model=model, output=output, json_path=json_path,
+    run_loop(RunOptions(source=source, model=model, backend=backend, output=output,
+                        json_path=json_path,
                         display=not no_display, benchmark=benchmark, max_frames=max_frames,
                         min_confidence=min_confidence, invert=invert, camera_size=camera_size,
                         show_crops=show_crops, retries=retries, save_dir=save_dir,
@@ -265,12 +276,15 @@ def run(ctx: click.Context, source: str | None, output: Path | None, json_path: 
 
 @main.command(short_help="Draw digits with the mouse and see them read as you draw.")
 @click.option("--model", type=click.Path(path_type=Path), default=None,
-              help="Model file. Default: the shipped models/livedigits.keras.")
+              help="Model: a .onnx export, or a .keras file with its export beside it "
+                   "(--backend tf: the .keras). Default: the shipped models/livedigits.*")
+@click.option("--backend", type=click.Choice(BACKENDS), default="onnx", show_default=True,
+              help="onnx: ONNX Runtime. tf: the Keras model in TensorFlow.")
 @click.option("--size", "size", callback=_camera_size, default="960x480", show_default=True,
               metavar="WxH", help="Size of the drawing area.")
 @click.option("--save-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="Where `s` saves the drawing as PNG.")
-def draw(model: Path | None, size: tuple[int, int], save_dir: Path) -> None:
+def draw(model: Path | None, backend: str, size: tuple[int, int], save_dir: Path) -> None:
     """Draw digits with the mouse and see them boxed and read as you draw.
 
     Left button draws. Keys: c clear, u undo the last stroke, +/- brush size, s save the
@@ -283,7 +297,31 @@ def draw(model: Path | None, size: tuple[int, int], save_dir: Path) -> None:
     """
     from livedigits.draw import run_draw
 
-    run_draw(model, size, save_dir)
+    run_draw(model, size, save_dir, backend=backend)
+
+
+@main.command("export")
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The .onnx file to write. Default: beside MODEL, same name.")
+def export_cmd(model: Path | None, out: Path | None) -> None:
+    """Export a trained .keras MODEL to ONNX for reading (`train` does this itself).
+
+    The export is checked against the Keras model before it is kept, and recorded in
+    MODEL's .json. MODEL defaults to the shipped models/livedigits.keras.
+
+    \b
+    Example:
+      livedigits export models/livedigits.keras
+    """
+    from livedigits.export import export_onnx
+
+    model = model if model is not None else DEFAULT_MODEL
+    click.echo(f"exporting {model} to ONNX", err=True)
+    info = export_onnx(model, out)
+    target = out if out is not None else model.with_suffix(".onnx")
+    click.echo(f"wrote {target}: {info['size_bytes']} bytes, opset {info['opset']}, max |diff| "
+               f"from Keras {info['max_abs_diff']:.1g} on the check crops, {info['seconds']} s")
 
 
 main.add_command(synth)

@@ -266,19 +266,19 @@ class DrawApp:
 
 
 def run_draw(model_path: Path | None, size: tuple[int, int] = (960, 480),
-             save_dir: Path = Path(".")) -> None:
+             save_dir: Path = Path("."), backend: str = "onnx") -> None:
     """Open the drawing window and read what is drawn until q, Esc or the window is closed.
 
     >>> run_draw(None, (960, 480), Path("."))   # doctest: +SKIP
     """
-    from livedigits.classify import Classifier
+    from livedigits.classify import open_classifier
 
     if not has_display():
         raise UserError("no display: `livedigits draw` needs a window; run it in a desktop "
                         "session (or under a virtual display, e.g. xvfb-run)")
     if size[0] < 64 or size[1] < 64:
         raise UserError(f"canvas {size[0]}x{size[1]} is too small: use at least 64x64")
-    app = DrawApp(Classifier(model_path), size=size, save_dir=save_dir)
+    app = DrawApp(open_classifier(model_path, backend), size=size, save_dir=save_dir)
     # the plain window of `run` too: no Qt toolbar (its zoom and pan would move the paper
     # under the pen), scaled to fit the screen; mouse positions come in canvas pixels
     window = open_window(WINDOW, (size[0], size[1] + BAR_HEIGHT))

@@ -43,6 +43,7 @@ STAGES = ("read", "detect", "preprocess", "infer", "track", "numbers", "draw", "
 class RunOptions:
     source: str
     model: Path | None = None
+    backend: str = "onnx"  # "onnx" (ONNX Runtime, no TensorFlow) or "tf"
     output: Path | None = None
     json_path: str | None = None
     display: bool = True
@@ -182,7 +183,8 @@ def _run(opts: RunOptions, classifier: DigitModel | None, signals: StopSignals,
     with ExitStack() as stack:
         stack.callback(source.close)
         check_output_kind(opts.output, source.info)  # before the model takes its seconds
-        clf = classifier if classifier is not None else load_classifier(opts.model)
+        clf = (classifier if classifier is not None
+               else load_classifier(opts.model, opts.backend))
         pipeline = Pipeline(clf, pipeline_settings(opts.min_confidence, opts.invert,
                                                    source.info))
         outputs = open_outputs(opts, source.info, folder, stack)
@@ -332,11 +334,12 @@ def want_display(opts: RunOptions) -> bool:
     return True
 
 
-def load_classifier(model: Path | None) -> DigitModel:
-    """The shipped (or given) model, compiled and warmed up; TensorFlow loads only here."""
-    from livedigits.classify import Classifier
+def load_classifier(model: Path | None, backend: str = "onnx") -> DigitModel:
+    """The shipped (or given) model, loaded and warmed up: in ONNX Runtime by default,
+    in TensorFlow with backend "tf" (which loads only then)."""
+    from livedigits.classify import open_classifier
 
-    return Classifier(model)
+    return open_classifier(model, backend)
 
 
 def pipeline_settings(min_confidence: float, invert: bool | None,

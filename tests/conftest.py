@@ -15,6 +15,7 @@ from livedigits.data import default_mnist_path, load_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "livedigits.keras"
+EXPORT = MODEL.with_suffix(".onnx")
 REALWORLD = ROOT.parent / "shared" / "realworld"
 
 
@@ -53,6 +54,15 @@ def quick_model(mnist):
 
 @pytest.fixture(scope="session")
 def classifier():
+    """The shipped model as the read path runs it: the ONNX export in ONNX Runtime."""
+    from livedigits.classify import OnnxClassifier
+
+    return OnnxClassifier(EXPORT)
+
+
+@pytest.fixture(scope="session")
+def tf_classifier():
+    """The shipped Keras model in TensorFlow (`--backend tf`)."""
     from livedigits.classify import Classifier
 
     return Classifier(MODEL)

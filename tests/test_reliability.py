@@ -235,7 +235,7 @@ def test_pipeline_takes_frames_that_change_size_mid_stream(specs):
 
 
 class FastClassifier(FakeClassifier):
-    """The CLI's Classifier without TensorFlow: reads every crop as a 7."""
+    """The CLI's classifier without a model: reads every crop as a 7."""
 
     def __init__(self, path=None, warm_up: bool = True) -> None:
         super().__init__()
@@ -384,7 +384,7 @@ def test_folder_with_broken_files_reads_the_others(tmp_path):
 
 # --------------------------------------------- the CLI in a subprocess: streams and signals
 
-# The CLI with a stand-in classifier that takes DELAY s a frame: no TensorFlow to load, and a
+# The CLI with a stand-in classifier that takes DELAY s a frame: no model to load, and a
 # run slow enough to be stopped part way.
 FAKE_CLI = """
 import sys, time

@@ -123,11 +123,17 @@ def test_bad_input_is_one_line_and_nonzero(tmp_path, name, content, message):
     assert message in lines[0] and "Traceback" not in res.output
 
 
-def test_bad_model_file(tmp_path, page_video):
-    bad = tmp_path / "model.keras"
+@pytest.mark.parametrize("name, backend, message", [
+    ("model.onnx", "onnx", "not an ONNX model"),
+    ("model.keras", "onnx", "no ONNX export beside"),
+    ("model.keras", "tf", "not a Keras model"),
+])
+def test_bad_model_file(tmp_path, page_video, name, backend, message):
+    bad = tmp_path / name
     bad.write_text("not a model")
-    res = invoke(str(page_video), "--model", str(bad))
-    assert res.exit_code == 2 and "not a Keras model" in res.output
+    res = invoke(str(page_video), "--model", str(bad), "--backend", backend)
+    assert res.exit_code == 2 and message in res.output
+    assert len(res.output.strip().splitlines()) == 1
 
 
 def test_camera_that_does_not_open():

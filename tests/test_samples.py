@@ -60,9 +60,9 @@ def test_every_sample_has_recorded_figures():
 
 
 if __name__ == "__main__" and "--update" in sys.argv:
-    from livedigits.classify import Classifier
+    from livedigits.classify import open_classifier
 
-    clf = Classifier()
+    clf = open_classifier()  # what `livedigits run` reads with
     table = {"tolerance": TOLERANCE, "samples": {}}
     for mp4 in sorted(SAMPLES.glob("*.mp4")):
         figures = measure(mp4.stem, clf)
