@@ -1,10 +1,12 @@
 """How fast livedigits reads digits, next to the decode ceiling and the seed report's method.
 
 One run measures, on the same inputs: decoding alone (the ceiling), the pipeline end to end as
-`livedigits run --benchmark` runs it, the same pipeline with the compiled batched call swapped
-for `model.predict`, and the seed report's method (fixed threshold, external contours, one
-`model.predict` per crop, with our model). Then a cost curve: ms per frame against digits per
-frame on rendered pages. Prints a table, and optionally writes JSON and a PNG plot.
+`livedigits run --benchmark` runs it (ONNX Runtime, the default), the same with `--backend tf`
+(the compiled TensorFlow call), and the seed report's method (fixed threshold, external
+contours, one `model.predict` per crop, with our model). Then the classifier alone in both
+backends, a cost curve (ms per frame against digits per frame on rendered pages), and whole
+processes: one photo (wall time, peak memory), the first frame of a video written, and the
+peak memory of a live-like run. Prints a table, and optionally writes JSON and a PNG plot.
 
     .venv/bin/python benchmarks/bench.py --json bench.json --plot bench.png
     .venv/bin/python benchmarks/bench.py --quick          # a smoke run of a few seconds
@@ -18,6 +20,7 @@ import io
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +36,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere: `python benchmar
 
 import livedigits.classify as classify_mod  # noqa: E402
 import livedigits.run as run_mod  # noqa: E402
-from livedigits.classify import Classifier, Prediction  # noqa: E402
+from livedigits.classify import Classifier, OnnxClassifier  # noqa: E402
 from livedigits.preprocess import to_model_input  # noqa: E402
 
 SAMPLES = ROOT / "samples"
@@ -43,9 +46,14 @@ FULL_CURVE = (1, 5, 20, 50, 100)
 QUICK_CURVE = (1, 20)
 SEED_THRESHOLD = 75
 PAGE_SIZE = (1280, 720)
-TARGETS = {"fps_720p": 100.0, "x_ceiling": 0.5, "x_seed": 100.0, "curve_growth": 2.0,
-           "batch32_ms": 3.0}
+TARGETS = {"fps_720p": 150.0, "x_ceiling": 0.5, "x_seed": 100.0, "curve_growth": 2.0,
+           "batch32_ms": 3.0, "photo_s": 1.0, "photo_mib": 200.0, "first_frame_s": 1.0,
+           "live_mib": 300.0}
+# How each target compares: at least (>=), at most (<=) or under (<) its figure.
+TARGET_CMP = {"curve_growth": "<", "batch32_ms": "<=", "photo_s": "<=", "photo_mib": "<=",
+              "first_frame_s": "<=", "live_mib": "<="}
 CLASSIFIER_SIZES = (1, 8, 24, 32, 100)
+BACKENDS = ("onnx", "tf")
 
 
 # ------------------------------------------------------------------------------- the machine
@@ -59,12 +67,14 @@ def machine_info() -> dict:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
+    import onnxruntime
     import tensorflow as tf
 
     return {"cpu": cpu, "cores": os.cpu_count(),
             "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
             else os.cpu_count(),
             "python": platform.python_version(), "tensorflow": tf.__version__,
+            "onnxruntime": onnxruntime.__version__,
             "opencv": cv2.__version__, "numpy": np.__version__,
             "load_avg_start": [round(x, 2) for x in os.getloadavg()]}
 
@@ -104,27 +114,13 @@ def decode_fps(path: Path, frames: int | None) -> tuple[float, int]:
 # --------------------------------------------------------------------- 2./4. our pipeline
 
 
-class KerasPredictClassifier(Classifier):
-    """Our classifier with the compiled padded call swapped for `model.predict` on the batch."""
-
-    def predict(self, digits: np.ndarray) -> Prediction:
-        """One `model.predict` on all crops: what the compiled call saves is the difference."""
-        n = len(digits)
-        if n == 0:
-            return super().predict(digits)
-        probs = np.asarray(self.model.predict(to_model_input(digits), verbose=0))
-        digit = probs.argmax(axis=1)
-        return Prediction(digit, probs[np.arange(n), digit].astype(np.float32), probs)
-
-
-def run_pipeline(path: Path, frames: int | None,
-                 cls: type[Classifier] = Classifier) -> run_mod.Stats:
-    """`livedigits run PATH --benchmark` itself (decode on its own thread) with a new `cls`
-    classifier (loaded before the clock starts, as the CLI's), its table muted."""
+def run_pipeline(path: Path, frames: int | None, clf) -> run_mod.Stats:
+    """`livedigits run PATH --benchmark` itself (decode on its own thread) with the loaded
+    classifier `clf` (ONNX Runtime, or TensorFlow as `--backend tf` loads it; loaded once per
+    benchmark, before any clock starts: `startup` measures loading), its table muted."""
     opts = run_mod.RunOptions(source=str(path), display=False, benchmark=True,
                               max_frames=frames)
-    clf = cls()
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         return run_mod.run(opts, classifier=clf)
 
 
@@ -132,6 +128,89 @@ def stage_summary(runs: Sequence[run_mod.Stats]) -> dict:
     """Per stage: the median over repetitions of each repetition's mean ms per frame."""
     names = list(runs[0].mean_ms())
     return {k: round(float(np.median([s.mean_ms()[k] for s in runs])), 3) for k in names}
+
+
+# ------------------------------------------------------------ whole processes, from the start
+
+
+def child(args: Sequence[str], cwd: Path, done=None, timeout: float = 300.0) -> dict:
+    """Run `python -m livedigits ARGS` and return its wall seconds and peak resident MiB.
+
+    With `done` (a function polled every 5 ms), also the seconds until it first returned true;
+    the process is then stopped with SIGTERM (which livedigits handles cleanly)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "livedigits", *args], cwd=cwd, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out: dict = {}
+    if done is not None:
+        while proc.poll() is None and time.perf_counter() - t0 < timeout:
+            if done():
+                out["until_s"] = time.perf_counter() - t0
+                proc.terminate()
+                break
+            time.sleep(0.005)
+    # wait4 gives this child's own peak memory (getrusage would give all children's maximum)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    out.update(wall_s=time.perf_counter() - t0, peak_mib=usage.ru_maxrss / 1024,
+               exit=proc.returncode)
+    return out
+
+
+def a_photo(tmp: Path) -> Path:
+    """The first real webcam photo in ../shared/realworld, else a rendered page."""
+    real = sorted((ROOT.parent / "shared" / "realworld" / "webcam").glob("*.png"))
+    if real:
+        return real[0]
+    path = tmp / "page.png"
+    cv2.imwrite(str(path), render_page(20))
+    return path
+
+
+def first_line(path: Path):
+    """A `done` test for `child`: the JSON Lines file has its first complete line."""
+    def done() -> bool:
+        with contextlib.suppress(OSError), open(path, "rb") as f:
+            return b"\n" in f.read(1 << 16)
+        return False
+    return done
+
+
+def startup(inputs: Sequence[Path], reps: int, log) -> dict:
+    """Whole processes as a user starts them, per backend: one photo read (wall seconds and
+    peak MiB), seconds from `livedigits run VIDEO` to its first frame written (a JSON line),
+    and the peak MiB of reading a whole video with annotated output (what a live run holds)."""
+    video = next((p for p in inputs if _size(p)[1] == 720), inputs[0])
+    backends = BACKENDS if reps > 1 else ("onnx",)  # a quick run spares TensorFlow's 7 s
+    out: dict = {"photo": {}, "first_frame": {}, "video": {}}
+    with tempfile.TemporaryDirectory(prefix="livedigits-startup-") as tmp:
+        tmp = Path(tmp)
+        photo = a_photo(tmp)
+        out["photo_file"] = photo.name
+        out["video_file"] = video.name
+        for b in backends:
+            runs = [child(["run", str(photo), "--no-display", "--backend", b], tmp)
+                    for _ in range(reps)]
+            out["photo"][b] = {"wall_s": spread([r["wall_s"] for r in runs]),
+                               "peak_mib": spread([r["peak_mib"] for r in runs], 1)}
+            firsts = []
+            for i in range(reps):
+                jsonl = tmp / f"first_{b}_{i}.jsonl"
+                r = child(["run", str(video), "--no-display", "--backend", b, "--json",
+                           str(jsonl), "--output", str(tmp / f"first_{b}_{i}.mp4")], tmp,
+                          done=first_line(jsonl))
+                firsts.append(r.get("until_s", r["wall_s"]))
+            out["first_frame"][b] = {"s": spread(firsts)}
+            r = child(["run", str(video), "--no-display", "--backend", b, "--json",
+                       str(tmp / f"all_{b}.jsonl"), "--output", str(tmp / f"all_{b}.mp4")], tmp)
+            out["video"][b] = {"wall_s": round(r["wall_s"], 3),
+                               "peak_mib": round(r["peak_mib"], 1)}
+            log(f"  startup {b}: photo {out['photo'][b]['wall_s']['median']:.2f} s "
+                f"{out['photo'][b]['peak_mib']['max']:.0f} MiB, first frame "
+                f"{out['first_frame'][b]['s']['median']:.2f} s, whole video "
+                f"{r['peak_mib']:.0f} MiB")
+    return out
 
 
 # ------------------------------------------------------------------- 3. the seed's method
@@ -266,26 +345,27 @@ def digits_per_frame(path: Path) -> float | None:
 
 
 def bench_video(path: Path, frames: int | None, reps: int, seed_frames: int,
-                model, log) -> dict:
-    """Ceiling, pipeline, swapped-call pipeline and seed method on one video, with ratios."""
-    run_pipeline(path, min(frames or 10, 10))  # warm-up: caches, thread pools, file pages
+                clfs: dict, log) -> dict:
+    """Ceiling, pipeline in both backends and seed method on one video, with ratios."""
+    for backend in BACKENDS:  # warm-up: caches, thread pools, file pages
+        run_pipeline(path, min(frames or 10, 10), clfs[backend])
     dec, pipe, swap = [], [], []
     n_frames = 0
     for r in range(reps):  # interleaved, so a burst of background load hits all three alike
         fps, n_frames = decode_fps(path, frames)
         dec.append(fps)
-        pipe.append(run_pipeline(path, frames))
-        swap.append(run_pipeline(path, frames, KerasPredictClassifier))
+        pipe.append(run_pipeline(path, frames, clfs["onnx"]))
+        swap.append(run_pipeline(path, frames, clfs["tf"]))
         log(f"  {path.stem} rep {r + 1}/{reps}: decode {fps:.0f} fps, pipeline "
-            f"{_fps(pipe[-1]):.1f} fps, model.predict {_fps(swap[-1]):.1f} fps")
-    seed_times, seed_counts = seed_ms(first_frames(path, seed_frames), model)
+            f"{_fps(pipe[-1]):.1f} fps, with TensorFlow {_fps(swap[-1]):.1f} fps")
+    seed_times, seed_counts = seed_ms(first_frames(path, seed_frames), clfs["tf"].model)
     out = {"path": str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path),
            "size": _size(path),
            "frames": n_frames, "digits_per_frame": digits_per_frame(path),
            "decode": _figures(dec),
            "pipeline": {**_figures([_fps(s) for s in pipe]), "stages_ms": stage_summary(pipe)},
-           "pipeline_model_predict": {**_figures([_fps(s) for s in swap]),
-                                      "stages_ms": stage_summary(swap)},
+           "pipeline_tf": {**_figures([_fps(s) for s in swap]),
+                           "stages_ms": stage_summary(swap)},
            "seed": {"frames": len(seed_times), "crops_per_frame": spread(seed_counts, 1),
                     "ms_per_frame": spread(seed_times)}}
     out["ratios"] = ratios(out)
@@ -313,13 +393,13 @@ def ratios(entry: dict) -> dict:
     """Pair-by-pair ratios of one input's medians, all measured in this run."""
     pipe = entry["pipeline"]["fps"]["median"]
     out = {"x_ceiling": pipe / entry["decode"]["fps"]["median"],
-           "compiled_vs_model_predict": pipe / entry["pipeline_model_predict"]["fps"]["median"]}
+           "runtime_vs_tf": pipe / entry["pipeline_tf"]["fps"]["median"]}
     if "seed" in entry:
         out["x_seed"] = entry["seed"]["ms_per_frame"]["median"] / (1000.0 / pipe)
     return {k: round(v, 3) for k, v in out.items()}
 
 
-def bench_curve(points: Sequence[int], frames: int, reps: int, clf: Classifier,
+def bench_curve(points: Sequence[int], frames: int, reps: int, clf: OnnxClassifier,
                 model, log) -> list[dict]:
     """Ms per frame against digits per frame on rendered 1280x720 pages, end to end."""
     from livedigits.pipeline import Pipeline, PipelineSettings
@@ -330,8 +410,8 @@ def bench_curve(points: Sequence[int], frames: int, reps: int, clf: Classifier,
             page = render_page(n, seed=n)
             video = write_page_video(page, Path(tmp) / f"page_{n}.mp4", frames, seed=n)
             result = Pipeline(clf, PipelineSettings(track=False)).process(page)
-            run_pipeline(video, min(frames, 5))  # warm-up
-            runs = [run_pipeline(video, frames) for _ in range(reps)]
+            run_pipeline(video, min(frames, 5), clf)  # warm-up
+            runs = [run_pipeline(video, frames, clf) for _ in range(reps)]
             seed_times, seed_counts = seed_ms([page], model)
             read = len(result.detections)
             entry = {"digits": n, "read": read, "complete": abs(read - n) <= max(1, n // 10),
@@ -349,19 +429,22 @@ def bench(inputs: Sequence[Path], curve: Sequence[int], frames: int | None, reps
           seed_frames: int, curve_frames: int, log=progress) -> dict:
     """The whole benchmark; returns the JSON-ready result."""
     machine = machine_info()
-    clf = Classifier()
-    machine["tf_device"] = clf.device
     result: dict = {"machine": machine,
                     "settings": {"frames": frames, "reps": reps, "seed_frames": seed_frames,
-                                 "curve_frames": curve_frames, "buckets": list(
+                                 "curve_frames": curve_frames, "tf_buckets": list(
                                      classify_mod.BUCKETS)},
-                    "inputs": {}, "curve": []}
-    result["classifier_ms"] = bench_classifier(clf, CLASSIFIER_SIZES, 50 if reps <= 1 else 500,
-                                               log)
+                    "startup": startup(inputs, max(1, min(reps, 3)), log), "inputs": {},
+                    "curve": []}
+    clfs = {"onnx": OnnxClassifier(), "tf": Classifier()}
+    machine["onnx_device"], machine["tf_device"] = clfs["onnx"].device, clfs["tf"].device
+    calls = 50 if reps <= 1 else 500
+    result["classifier_ms"] = {b: bench_classifier(clfs[b], CLASSIFIER_SIZES, calls, log)
+                               for b in BACKENDS}
+    model = clfs["tf"].model
     for path in inputs:
-        result["inputs"][path.stem] = bench_video(path, frames, reps, seed_frames, clf.model, log)
+        result["inputs"][path.stem] = bench_video(path, frames, reps, seed_frames, clfs, log)
     if curve:
-        result["curve"] = bench_curve(curve, curve_frames, reps, clf, clf.model, log)
+        result["curve"] = bench_curve(curve, curve_frames, reps, clfs["onnx"], model, log)
         first, last = result["curve"][0], result["curve"][-1]
         result["curve_growth"] = round(last["ms_per_frame"]["median"]
                                        / first["ms_per_frame"]["median"], 3)
@@ -370,10 +453,9 @@ def bench(inputs: Sequence[Path], curve: Sequence[int], frames: int | None, reps
     return result
 
 
-def bench_classifier(clf: Classifier, sizes: Sequence[int], calls: int,
-                     log=progress) -> dict:
-    """Median ms of one `Classifier.predict` (the compiled, padded, batched call, input
-    conversion included) for each number of crops; the model on its own, no pipeline."""
+def bench_classifier(clf, sizes: Sequence[int], calls: int, log=progress) -> dict:
+    """Median ms of one `predict` (one batched call, input conversion and, for TensorFlow,
+    padding included) for each number of crops; the model on its own, no pipeline."""
     rng = np.random.default_rng(0)
     out = {}
     for n in sizes:
@@ -386,7 +468,7 @@ def bench_classifier(clf: Classifier, sizes: Sequence[int], calls: int,
             clf.predict(crops)
             times.append((time.perf_counter() - t) * 1e3)
         out[str(n)] = spread(times)
-        log(f"  classifier {n:4d} crops: {out[str(n)]['median']:.2f} ms")
+        log(f"  {type(clf).__name__} {n:4d} crops: {out[str(n)]['median']:.2f} ms")
     return out
 
 
@@ -407,10 +489,19 @@ def targets(result: dict) -> dict:
         complete = all(c["complete"] for c in result["curve"])
         out["curve_growth"] = {"target": TARGETS["curve_growth"], "value": g,
                                "met": g < TARGETS["curve_growth"] and complete}
-    b32 = result.get("classifier_ms", {}).get("32")
+    b32 = result.get("classifier_ms", {}).get("onnx", {}).get("32")
     if b32 is not None:
         out["batch32_ms"] = {"target": TARGETS["batch32_ms"], "value": b32["median"],
                              "met": b32["median"] <= TARGETS["batch32_ms"]}
+    st = result.get("startup", {})
+    figures = {"photo_s": st.get("photo", {}).get("onnx", {}).get("wall_s", {}).get("median"),
+               "photo_mib": st.get("photo", {}).get("onnx", {}).get("peak_mib", {}).get("max"),
+               "first_frame_s": st.get("first_frame", {}).get("onnx", {}).get("s", {}).get(
+                   "median"),
+               "live_mib": st.get("video", {}).get("onnx", {}).get("peak_mib")}
+    for k, v in figures.items():
+        if v is not None:
+            out[k] = {"target": TARGETS[k], "value": v, "met": v <= TARGETS[k]}
     return out
 
 
@@ -426,12 +517,22 @@ def _mm(fig: dict, fmt: str = "{:.1f}") -> str:
 def table(result: dict) -> list[str]:
     """The human report: machine, per-input table, cost curve, targets."""
     m = result["machine"]
-    lines = [f"machine: {m['cpu']}, {m['cores_usable']} cores; TF on {m['tf_device']}; "
+    lines = [f"machine: {m['cpu']}, {m['cores_usable']} cores; ONNX Runtime on "
+             f"{m['onnx_device']}, TF on {m['tf_device']}; "
              f"load avg {m['load_avg_start'][0]} -> {m.get('load_avg_end', ['?'])[0]}",
              "figures: median [min-max] over repetitions (seed: over frames); ms = wall ms "
              "per frame"]
+    st = result.get("startup", {})
+    if st:
+        lines += ["", f"whole process (photo {st['photo_file']}, video {st['video_file']}):"]
+        for b in st["photo"]:
+            lines.append(
+                f"  {b:<5} photo {_mm(st['photo'][b]['wall_s'], '{:.2f}')} s, peak "
+                f"{st['photo'][b]['peak_mib']['max']:.0f} MiB; first frame written "
+                f"{_mm(st['first_frame'][b]['s'], '{:.2f}')} s; whole video peak "
+                f"{st['video'][b]['peak_mib']:.0f} MiB")
     head = (f"{'input':<12}{'size':>10}{'dig/fr':>8}{'decode fps':>25}{'pipeline fps':>20}"
-            f"{'ms/frame':>10}{'x ceil':>8}{'predict() fps':>18}{'x compiled':>12}"
+            f"{'ms/frame':>10}{'x ceil':>8}{'with TF fps':>18}{'x TF':>8}"
             f"{'seed ms/frame':>22}{'x seed':>8}")
     lines += ["", head, "-" * len(head)]
     for name, e in result["inputs"].items():
@@ -440,12 +541,15 @@ def table(result: dict) -> list[str]:
             f"{name:<12}{'x'.join(map(str, e['size'])):>10}{e['digits_per_frame'] or '-':>8}"
             f"{_mm(e['decode']['fps'], '{:.0f}'):>25}{_mm(e['pipeline']['fps']):>20}"
             f"{e['pipeline']['ms_per_frame']['median']:>10.1f}{r['x_ceiling']:>8.2f}"
-            f"{_mm(e['pipeline_model_predict']['fps']):>18}"
-            f"{r['compiled_vs_model_predict']:>12.2f}"
+            f"{_mm(e['pipeline_tf']['fps']):>18}"
+            f"{r['runtime_vs_tf']:>8.2f}"
             f"{_mm(e['seed']['ms_per_frame'], '{:.0f}'):>22}{r['x_seed']:>8.0f}")
     if result.get("classifier_ms"):
-        lines += ["", "classifier alone, one batched call (median [min-max] ms):"]
-        lines += [f"{n:>6} crops {_mm(v, '{:.2f}')}" for n, v in result["classifier_ms"].items()]
+        lines += ["", "classifier alone, one batched call (median [min-max] ms):",
+                  f"{'crops':>6}" + "".join(f"{b:>22}" for b in result["classifier_ms"])]
+        sizes = next(iter(result["classifier_ms"].values()))
+        lines += [f"{n:>6}" + "".join(f"{_mm(v[n], '{:.2f}'):>22}"
+                                      for v in result["classifier_ms"].values()) for n in sizes]
     stages = ("detect", "preprocess", "infer", "track", "numbers")
     if result["curve"]:
         head = (f"{'digits/frame':>12}{'read':>6}{'ms/frame':>22}{'fps':>8}"
@@ -466,7 +570,7 @@ def table(result: dict) -> list[str]:
     if result["targets"]:
         lines.append("")
         for k, t in result["targets"].items():
-            cmp = "<" if k == "curve_growth" else "<=" if k == "batch32_ms" else ">="
+            cmp = TARGET_CMP.get(k, ">=")
             lines.append(f"target {k:<13} {cmp} {t['target']:<6g} now {t['value']:<9g} "
                          f"{'met' if t['met'] else 'NOT met'}")
     return lines
