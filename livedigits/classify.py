@@ -236,7 +236,8 @@ class OnnxClassifier:
         n = len(digits)
         if n == 0:
             empty = np.zeros(0, np.int64)
-            return Prediction(empty, np.zeros(0, np.float32), np.zeros((0, NUM_CLASSES), np.float32))
+            return Prediction(empty, np.zeros(0, np.float32),
+                              np.zeros((0, NUM_CLASSES), np.float32))
         probs = self.session.run(None, {self._input: to_model_input(digits)})[0]
         digit = probs.argmax(axis=1)
         return Prediction(digit, probs[np.arange(n), digit].astype(np.float32), probs)

@@ -17,7 +17,7 @@ from livedigits.defaults import MIN_CONFIDENCE
 from livedigits.detect import Blobs, DetectorSettings, detect
 from livedigits.detections import Detections, FrameResult
 from livedigits.numbers import line_angles, read_numbers
-from livedigits.preprocess import make_crops
+from livedigits.preprocess import MNIST_SIZE, make_crops
 from livedigits.spec import NOT_A_DIGIT
 from livedigits.track import Tracker
 
@@ -36,12 +36,17 @@ class PipelineSettings:
     max_age: int = 5
     min_hits: int = 2
     max_side: int = 2000  # larger photos are read on a copy this size; boxes are mapped back
+    # Settled tracks (digits, and marks the model calls "not a digit") re-read by the model
+    # per frame, in turn; new and uncertain blobs are read every frame whatever this is. None
+    # reads every blob every frame.
+    read_budget: int | None = 8
 
 
 @dataclass(frozen=True)
 class Prepared:
     """A frame's blobs ready for the classifier: `detections.data` holds each row's ink
-    "mask", its 28x28 "crop", and its "split" group and "whole" flag."""
+    "mask", the "angle" of its row, and its "split" group and "whole" flag (the 28x28 "crop"
+    is made in `finish`, only for the blobs the model reads)."""
 
     detections: Detections
     ms: dict[str, float]
@@ -96,36 +101,92 @@ class Pipeline:
         self.settings = settings or PipelineSettings()
         s = self.settings
         self.tracker = Tracker(max_age=s.max_age, min_hits=s.min_hits) if s.track else None
+        # Follows the blobs the model reads as "not a digit" (bits of ruled lines, a pen, ...)
+        # so that they, too, need not be read again every frame; never reported.
+        self.marks = Tracker(max_age=s.max_age, min_hits=s.min_hits) if s.track else None
 
     def process(self, image: np.ndarray, index: int = 0, t: float = 0.0) -> FrameResult:
         """Detect, classify, stabilise and group the digits of one frame."""
         return self.finish(self.prepare(image), index, t)
 
     def prepare(self, image: np.ndarray) -> Prepared:
-        """The stateless half: find the blobs and make their crops. Safe to run on another
+        """The stateless half: find the blobs and their rows' tilt. Safe to run on another
         thread, one frame ahead of `finish`, so a video's frames overlap."""
         t0 = time.perf_counter()
         det = detect_scaled(image, self.settings.detector, self.settings.max_side).detections
         t1 = time.perf_counter()
-        det = det.with_data(crop=make_crops(list(det.data["mask"]), line_angles(det)))
+        det = det.with_data(angle=line_angles(det))
         t2 = time.perf_counter()
         return Prepared(det, {"detect": (t1 - t0) * 1e3, "preprocess": (t2 - t1) * 1e3})
 
     def finish(self, prepared: Prepared, index: int = 0, t: float = 0.0) -> FrameResult:
-        """The stateful half, in frame order: classify in one call, stabilise, read numbers."""
-        t2 = time.perf_counter()
+        """The stateful half, in frame order: plan which blobs to read (settled tracks need
+        not be read every frame), crop and classify those in one call, stabilise, group.
+
+        Rows not read this frame carry their tracks' reading and a blank "crop" (what
+        `--show-crops` draws); "read" in `data` tells which were read."""
+        s = self.settings
         det = prepared.detections
-        if len(det):
-            pred = self.model.predict(np.asarray(det.data["crop"]))
-            det = det.replace(digit=pred.digit, confidence=pred.confidence)
+        n = len(det)
+        t1 = time.perf_counter()
+        split, whole = np.asarray(det.data["split"]), np.asarray(det.data["whole"], bool)
+        read = np.ones(n, bool)
+        digit, confidence = det.digit.copy(), det.confidence.copy()
+        if self.tracker is not None and self.marks is not None and s.read_budget is not None:
+            read = self._plan(det.xyxy, split, whole, s.read_budget, digit, confidence)
+        tp = time.perf_counter()
+        crops = np.zeros((n, MNIST_SIZE, MNIST_SIZE), np.uint8)
+        if read.any():
+            masks = det.data["mask"]
+            crops[read] = make_crops([masks[i] for i in np.flatnonzero(read)],
+                                     np.asarray(det.data["angle"])[read])
+        t2 = time.perf_counter()
+        if read.any():
+            pred = self.model.predict(crops[read])
+            digit[read], confidence[read] = pred.digit, pred.confidence
+        det = det.replace(digit=digit, confidence=confidence).with_data(crop=crops, read=read)
         t3 = time.perf_counter()
-        keep = (det.digit != NOT_A_DIGIT) & (det.confidence >= self.settings.min_confidence)
-        keep = resolve_splits(np.asarray(det.data["split"]), np.asarray(det.data["whole"]), keep)
+        keep = (det.digit != NOT_A_DIGIT) & (det.confidence >= s.min_confidence)
+        keep = resolve_splits(split, whole, keep)
         raw = det[keep]
-        tracked = self.tracker.update(raw) if self.tracker is not None else raw
+        tracked = raw
+        if self.tracker is not None and self.marks is not None:
+            tracked = self.tracker.update(raw, read[keep])
+            marks = (det.digit == NOT_A_DIGIT) & (split < 0)
+            self.marks.update(det[marks], read[marks])
         t4 = time.perf_counter()
         numbers = read_numbers(tracked)
         t5 = time.perf_counter()
-        ms = dict(prepared.ms, infer=(t3 - t2) * 1e3, track=(t4 - t3) * 1e3,
+        ms = dict(prepared.ms, infer=(t3 - t2) * 1e3, track=(t4 - t3 + tp - t1) * 1e3,
                   numbers=(t5 - t4) * 1e3)
+        ms["preprocess"] += (t2 - tp) * 1e3
         return FrameResult(index, t, tracked, numbers, raw, ms)
+
+    def _plan(self, xyxy: np.ndarray, split: np.ndarray, whole: np.ndarray, budget: int,
+              digit: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+        """Which rows the model reads this frame (see `Tracker.plan`); writes into `digit`
+        and `confidence` the readings of the others, from their settled tracks. At most
+        `budget` settled blobs are re-read. A blob offered whole and in pieces is skipped as
+        its settled reading was (whole, or every piece), else read whole and in pieces."""
+        assert self.tracker is not None and self.marks is not None
+        read = np.ones(len(xyxy), bool)
+        plain = split < 0
+        for tracker, rows in ((self.tracker, plain), (self.marks, plain),
+                              (self.tracker, ~plain)):
+            plan = tracker.plan(xyxy, budget, rows & read)
+            skip = ~plan.read
+            digit[skip], confidence[skip] = plan.digit[skip], plan.confidence[skip]
+            read &= plan.read
+            budget -= plan.rechecks
+        for g in np.unique(split[~plain]):
+            rows = split == g
+            if (rows & whole).any() and not read[rows & whole].any():
+                settled_as = rows & ~whole  # the whole is the digit: the pieces are not
+            elif not read[rows & ~whole].any():
+                settled_as = rows & whole  # the pieces are digits: the whole is not
+            else:
+                read[rows] = True  # any doubt: read the blob whole and in pieces
+                continue
+            read[settled_as] = False
+            digit[settled_as], confidence[settled_as] = NOT_A_DIGIT, 0.0
+        return read

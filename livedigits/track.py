@@ -4,6 +4,11 @@ Tracks are matched to detections by position only, because a digit's label flick
 to frame (a 7 read as a 1 now and then); the label is then a vote over the track's recent frames.
 A track is reported once it has been seen `min_hits` times, and forgotten after `max_age` frames
 in a row without a match, so the number of tracks stays bounded whatever the input.
+
+A settled track (confirmed, its recent readings unanimous and confident) need not be read by
+the model every frame: `Tracker.plan` says which of a frame's detections must be read (new and
+uncertain ones) and which settled ones are re-read in turn, a few a frame, so that a page of a
+hundred digits costs the model about what a few new ones do. Association runs every frame.
 """
 
 from __future__ import annotations
@@ -20,6 +25,19 @@ ALPHA = 0.5  # how far the reported box moves towards each new detection (1 = no
 VELOCITY_ALPHA = 0.5  # how fast the velocity estimate follows the camera
 MAX_CENTRE_DIST = 0.75  # no-overlap fallback: centre moved less than this many box sizes
 MAX_SIZE_RATIO = 2.0  # no-overlap fallback: box size within this factor of the track's
+SETTLE_READINGS = 5  # a track is settled when its last this many readings agree ...
+SETTLE_CONFIDENCE = 0.95  # ... each at least this confident
+
+
+@dataclass
+class Plan:
+    """Which boxes the model reads this frame (see `Tracker.plan`); for those it does not, the
+    digit and confidence their tracks stand for; how many settled tracks are re-read."""
+
+    read: np.ndarray
+    digit: np.ndarray
+    confidence: np.ndarray
+    rechecks: int
 
 
 @dataclass(eq=False)
@@ -33,6 +51,7 @@ class Track:
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(4))
     hits: int = 1
     misses: int = 0  # frames in a row without a match
+    unread: int = 0  # frames since the model last read it (see Tracker.plan)
 
     def __post_init__(self) -> None:
         self.box = self.last.copy()
@@ -44,16 +63,27 @@ class Track:
         """
         return self.last + self.velocity * (self.misses + 1)
 
-    def hit(self, xyxy: np.ndarray, digit: int, confidence: float) -> None:
-        """Take this frame's detection: update velocity, smoothed box and votes."""
+    def hit(self, xyxy: np.ndarray, digit: int, confidence: float, read: bool = True) -> None:
+        """Take this frame's detection: update velocity, smoothed box and, when the model read
+        it this frame (`read`), the votes."""
         steps = self.misses + 1
         ahead = self.box + self.velocity * steps  # the smoothed box carried along with the camera
         self.box = ahead + ALPHA * (xyxy - ahead)
         self.velocity += VELOCITY_ALPHA * ((xyxy - self.last) / steps - self.velocity)
         self.last = xyxy.copy()
-        self.votes.append((digit, confidence))
+        if read:
+            self.votes.append((digit, confidence))
+            self.unread = 0
+        else:
+            self.unread += 1
         self.hits += 1
         self.misses = 0
+
+    def settled(self) -> bool:
+        """Its last SETTLE_READINGS readings are one digit, each read confidently."""
+        recent = list(self.votes)[-SETTLE_READINGS:]
+        return (len(recent) == SETTLE_READINGS and len({d for d, _ in recent}) == 1
+                and min(c for _, c in recent) >= SETTLE_CONFIDENCE)
 
     def vote(self) -> tuple[int, float]:
         """The confidence-weighted majority label and its support in [0, 1].
@@ -110,21 +140,45 @@ class Tracker:
         """Forget every track; ids keep counting up so an output stream never reuses one."""
         self._tracks = []
 
-    def update(self, det: Detections) -> Detections:
+    def plan(self, xyxy: np.ndarray, budget: int, eligible: np.ndarray | None = None) -> Plan:
+        """Which of this frame's boxes the model must read, before it reads any.
+
+        An `eligible` box (default: all) matched to a settled confirmed track need not be
+        read: of those, the `budget` unread longest are re-read (in turn, so each is checked
+        every few frames); every other box is read. The tracks are not changed: `update` does
+        that once the frame is read.
+        """
+        n = len(xyxy)
+        out = Plan(np.ones(n, bool), np.zeros(n, np.int64), np.zeros(n, np.float32), 0)
+        rows = np.arange(n) if eligible is None else np.flatnonzero(eligible)
+        boxes = np.nan_to_num(np.asarray(xyxy, np.float64).reshape(-1, 4)[rows])
+        settled = [(self._tracks[ti], int(rows[di])) for ti, di in self._match(boxes)
+                   if self._tracks[ti].hits >= self.min_hits and self._tracks[ti].settled()]
+        settled.sort(key=lambda p: -p[0].unread)  # stable: ties stay in track order
+        budget = max(budget, 0)
+        out.rechecks = min(budget, len(settled))
+        for track, di in settled[budget:]:
+            out.read[di] = False
+            out.digit[di], out.confidence[di] = track.vote()
+        return out
+
+    def update(self, det: Detections, read: np.ndarray | None = None) -> Detections:
         """Match this frame's detections to the tracks; returns the confirmed matched tracks.
 
         Rows come in `det` order, each with the track's id, voted digit, vote support as
         confidence (see `Track.vote`) and smoothed box. Unmatched detections start new tracks.
+        Rows with `read` False (see `plan`) move their tracks but add no vote.
         """
         boxes = np.nan_to_num(det.xyxy.astype(np.float64))
         confs = np.clip(np.nan_to_num(det.confidence.astype(np.float64)), 0.0, 1.0)
         digits = det.digit.tolist()
+        fresh = [True] * len(det) if read is None else np.asarray(read, bool).tolist()
         pairs = self._match(boxes)
         matched = [False] * len(self._tracks)
         owner: list[Track | None] = [None] * len(det)
         for ti, di in pairs:
             t = self._tracks[ti]
-            t.hit(boxes[di], digits[di], float(confs[di]))
+            t.hit(boxes[di], digits[di], float(confs[di]), read=fresh[di])
             matched[ti], owner[di] = True, t
         for ti, t in enumerate(self._tracks):
             if not matched[ti]:

@@ -106,3 +106,30 @@ def test_detections_data_is_sliced_with_the_rows():
     assert d[1].data["name"] == ["b"] and d[::2].digit.tolist() == [7, 4]
     with pytest.raises(ValueError):
         Detections(np.zeros((2, 4)), data={"crop": [1]})
+
+
+def _many(n: int) -> tuple:
+    return tuple((str(i % 10), 40 + 60 * (i % 10), 60 + 70 * (i // 10)) for i in range(n))
+
+
+def test_settled_digits_are_reread_in_turn_within_the_budget():
+    img = page(size=(480, 680), digits=_many(30), scale=1.6)
+    fake = FakeClassifier(digit=4)
+    p = Pipeline(fake, PipelineSettings(read_budget=5))
+    everyone = Pipeline(FakeClassifier(digit=4), PipelineSettings(read_budget=None))
+    for k in range(20):
+        a, b = p.process(img, k), everyone.process(img, k)
+        assert a.detections.track_id.tolist() == b.detections.track_id.tolist()
+        assert a.detections.digit.tolist() == b.detections.digit.tolist()
+    n = fake.calls[0]
+    assert n >= 25 and fake.calls[:5] == [n] * 5  # every digit read until settled
+    assert fake.calls[-10:] == [5] * 10  # then the budget, in turn
+    assert len(a.detections) == n
+
+
+def test_no_budget_for_stills():
+    fake = FakeClassifier(digit=4)
+    p = Pipeline(fake, PipelineSettings(track=False, read_budget=1))
+    for k in range(8):
+        p.process(page(digits=ROW), k)
+    assert fake.calls == [4] * 8

@@ -160,3 +160,55 @@ def test_update_returns_only_matched_confirmed_tracks(frames, min_hits, max_age)
         assert set(ids) == live
         assert ((out.confidence >= 0) & (out.confidence <= 1)).all()
         assert len(t) <= len(det) + max_age * 12
+
+
+def _grid(n: int, dx: int = 0) -> Detections:
+    """`n` digit boxes in a row, 40 px apart, shifted by dx."""
+    boxes = [[10 + 40 * i + dx, 10, 40 + 40 * i + dx, 50] for i in range(n)]
+    return Detections(boxes, digit=[i % 10 for i in range(n)], confidence=[0.99] * n)
+
+
+def test_plan_reads_new_and_unsettled_boxes_and_rechecks_settled_ones_in_turn():
+    from livedigits.track import SETTLE_READINGS
+
+    t = Tracker(min_hits=2)
+    det = _grid(10)
+    plan = t.plan(det.xyxy, budget=3)
+    assert plan.read.all() and plan.rechecks == 0  # no tracks yet: read everything
+    for _ in range(SETTLE_READINGS):
+        t.update(det)
+    seen = np.zeros(10, int)
+    for _ in range(8):
+        plan = t.plan(det.xyxy, budget=3)
+        assert plan.read.sum() == 3 and plan.rechecks == 3
+        skipped = ~plan.read
+        assert plan.digit[skipped].tolist() == det.digit[skipped].tolist()  # the tracks' vote
+        assert (plan.confidence[skipped] > 0.9).all()
+        seen += plan.read
+        out = t.update(Detections(det.xyxy, digit=np.where(plan.read, det.digit, plan.digit),
+                                  confidence=np.where(plan.read, det.confidence,
+                                                      plan.confidence)), plan.read)
+        assert out.digit.tolist() == det.digit.tolist()
+    assert seen.min() >= 2  # in turn: every settled track re-read within ceil(10 / 3) frames
+    assert all(len(tr.votes) == SETTLE_READINGS + s for tr, s in zip(t.tracks, seen,
+                                                                       strict=True))
+
+
+def test_plan_reads_every_box_of_an_unsettled_track():
+    t = Tracker(min_hits=2)
+    det = _grid(4)
+    flicker = Detections(det.xyxy, digit=[9, 9, 9, 9], confidence=[0.99] * 4)
+    for k in range(6):
+        t.update(det if k % 2 else flicker)  # readings disagree: never settled
+    plan = t.plan(det.xyxy, budget=0)
+    assert plan.read.all()
+    assert t.plan(det.xyxy, budget=0, eligible=np.zeros(4, bool)).read.all()
+
+
+def test_an_unread_row_moves_its_track_but_adds_no_vote():
+    t = Tracker(min_hits=1)
+    det = _grid(1)
+    t.update(det)
+    t.update(_grid(1, dx=4), read=np.array([False]))
+    (track,) = t.tracks
+    assert len(track.votes) == 1 and track.unread == 1 and track.last[0] == 14
