@@ -68,7 +68,8 @@ def machine_info() -> dict:
                 cpu = line.split(":", 1)[1].strip()
                 break
     import onnxruntime
-    import tensorflow as tf
+
+    tf = classify_mod.import_tensorflow()  # without its C++ start-up notices
 
     return {"cpu": cpu, "cores": os.cpu_count(),
             "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
@@ -133,28 +134,50 @@ def stage_summary(runs: Sequence[run_mod.Stats]) -> dict:
 # ------------------------------------------------------------ whole processes, from the start
 
 
+# Starts the command and reports its wall seconds, peak resident KiB and exit code. A small
+# process of its own, because a child forked from this one (TensorFlow loaded: 600 MiB) and
+# then exec'd keeps that size as its peak in the kernel's accounting.
+LAUNCHER = """
+import os, signal, subprocess, sys, time
+stop = []
+signal.signal(signal.SIGTERM, lambda *_: stop.append(1) or proc.terminate())
+t0 = time.time()
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(t0, flush=True)
+if stop:
+    proc.terminate()
+_, status, usage = os.wait4(proc.pid, 0)
+print(time.time() - t0, usage.ru_maxrss, os.waitstatus_to_exitcode(status), flush=True)
+"""
+
+
 def child(args: Sequence[str], cwd: Path, done=None, timeout: float = 300.0) -> dict:
     """Run `python -m livedigits ARGS` and return its wall seconds and peak resident MiB.
 
     With `done` (a function polled every 5 ms), also the seconds until it first returned true;
     the process is then stopped with SIGTERM (which livedigits handles cleanly)."""
+    # Bytecode caches as an installed package has them (pip compiles on install).
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "livedigits", *args], cwd=cwd, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    out: dict = {}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", LAUNCHER, sys.executable, "-m", "livedigits", *args], cwd=cwd,
+        env=env, stdout=subprocess.PIPE, text=True)
+    until = None
+    assert launcher.stdout is not None
+    start = float(launcher.stdout.readline())  # the child has started; SIGTERM is forwarded
     if done is not None:
-        while proc.poll() is None and time.perf_counter() - t0 < timeout:
+        t0 = time.perf_counter()
+        while launcher.poll() is None and time.perf_counter() - t0 < timeout:
             if done():
-                out["until_s"] = time.perf_counter() - t0
-                proc.terminate()
+                until = time.time()
+                launcher.terminate()
                 break
             time.sleep(0.005)
-    # wait4 gives this child's own peak memory (getrusage would give all children's maximum)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    out.update(wall_s=time.perf_counter() - t0, peak_mib=usage.ru_maxrss / 1024,
-               exit=proc.returncode)
+    out_text, _ = launcher.communicate(timeout=timeout)
+    wall, peak_kib, code = out_text.split()
+    out: dict = {"wall_s": float(wall), "peak_mib": int(peak_kib) / 1024, "exit": int(code)}
+    if until is not None:
+        out["until_s"] = until - start
     return out
 
 
@@ -187,6 +210,7 @@ def startup(inputs: Sequence[Path], reps: int, log) -> dict:
     with tempfile.TemporaryDirectory(prefix="livedigits-startup-") as tmp:
         tmp = Path(tmp)
         photo = a_photo(tmp)
+        child(["run", str(photo), "--no-display"], tmp)  # warm-up: bytecode, file caches
         out["photo_file"] = photo.name
         out["video_file"] = video.name
         for b in backends:
