@@ -52,6 +52,8 @@ class Track:
     hits: int = 1
     misses: int = 0  # frames in a row without a match
     unread: int = 0  # frames since the model last read it (see Tracker.plan)
+    # vote() until the next reading: a settled page asks for it on every track every frame
+    _vote: tuple[int, float] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.box = self.last.copy()
@@ -73,6 +75,7 @@ class Track:
         self.last = xyxy.copy()
         if read:
             self.votes.append((digit, confidence))
+            self._vote = None
             self.unread = 0
         else:
             self.unread += 1
@@ -91,13 +94,16 @@ class Track:
         Support is the winning label's summed confidence over the number of readings: the mean
         confidence when all readings agree, less when they disagree. Ties go to the newest label.
         """
+        if self._vote is not None:
+            return self._vote
         weight: dict[int, float] = {}
         newest: dict[int, int] = {}
         for k, (digit, conf) in enumerate(self.votes):
             weight[digit] = weight.get(digit, 0.0) + conf
             newest[digit] = k
         best = max(weight, key=lambda d: (weight[d], newest[d]))
-        return best, weight[best] / len(self.votes)
+        self._vote = best, weight[best] / len(self.votes)
+        return self._vote
 
 
 class Tracker:

@@ -131,3 +131,15 @@ def test_the_read_path_never_imports_tensorflow(tmp_path):
     assert "LOADED []" in res.stdout
     assert json.loads((tmp_path / "a.jsonl").read_text())["detections"]  # it did read
     assert (tmp_path / "v.mp4").stat().st_size > 0
+
+
+def test_train_writes_the_export_beside_the_model(quick_model, mnist):
+    from livedigits.classify import Classifier, open_classifier
+
+    meta = json.loads(quick_model.path.with_suffix(".json").read_text())
+    assert meta["export"]["file"] == quick_model.path.with_suffix(".onnx").name
+    assert meta["mnist_test_accuracy"] > 0  # the trainer's own figures are kept beside it
+    onnx = open_classifier(quick_model.path).predict(mnist.x_test[:300])
+    keras = Classifier(quick_model.path, warm_up=False).predict(mnist.x_test[:300])
+    assert (onnx.digit == keras.digit).all()
+    assert np.abs(onnx.probs - keras.probs).max() < 1e-4
