@@ -134,7 +134,8 @@ def stage_summary(runs: Sequence[run_mod.Stats]) -> dict:
 # ------------------------------------------------------------ whole processes, from the start
 
 
-# Starts the command and reports its wall seconds, peak resident KiB and exit code. A small
+# Starts the command and reports its wall seconds, CPU seconds (user + system, all threads:
+# what the work costs whatever else loads the machine), peak resident KiB and exit code. A small
 # process of its own, because a child forked from this one (TensorFlow loaded: 600 MiB) and
 # then exec'd keeps that size as its peak in the kernel's accounting.
 LAUNCHER = """
@@ -147,12 +148,13 @@ print(t0, flush=True)
 if stop:
     proc.terminate()
 _, status, usage = os.wait4(proc.pid, 0)
-print(time.time() - t0, usage.ru_maxrss, os.waitstatus_to_exitcode(status), flush=True)
+print(time.time() - t0, usage.ru_utime + usage.ru_stime, usage.ru_maxrss,
+      os.waitstatus_to_exitcode(status), flush=True)
 """
 
 
 def child(args: Sequence[str], cwd: Path, done=None, timeout: float = 300.0) -> dict:
-    """Run `python -m livedigits ARGS` and return its wall seconds and peak resident MiB.
+    """Run `python -m livedigits ARGS`; return its wall and CPU seconds and peak resident MiB.
 
     With `done` (a function polled every 5 ms), also the seconds until it first returned true;
     the process is then stopped with SIGTERM (which livedigits handles cleanly)."""
@@ -174,8 +176,9 @@ def child(args: Sequence[str], cwd: Path, done=None, timeout: float = 300.0) -> 
                 break
             time.sleep(0.005)
     out_text, _ = launcher.communicate(timeout=timeout)
-    wall, peak_kib, code = out_text.split()
-    out: dict = {"wall_s": float(wall), "peak_mib": int(peak_kib) / 1024, "exit": int(code)}
+    wall, cpu, peak_kib, code = out_text.split()
+    out: dict = {"wall_s": float(wall), "cpu_s": float(cpu), "peak_mib": int(peak_kib) / 1024,
+                 "exit": int(code)}
     if until is not None:
         out["until_s"] = until - start
     return out
@@ -217,6 +220,7 @@ def startup(inputs: Sequence[Path], reps: int, log) -> dict:
             runs = [child(["run", str(photo), "--no-display", "--backend", b], tmp)
                     for _ in range(reps)]
             out["photo"][b] = {"wall_s": spread([r["wall_s"] for r in runs]),
+                               "cpu_s": spread([r["cpu_s"] for r in runs]),
                                "peak_mib": spread([r["peak_mib"] for r in runs], 1)}
             firsts = []
             for i in range(reps):
@@ -551,7 +555,8 @@ def table(result: dict) -> list[str]:
         lines += ["", f"whole process (photo {st['photo_file']}, video {st['video_file']}):"]
         for b in st["photo"]:
             lines.append(
-                f"  {b:<5} photo {_mm(st['photo'][b]['wall_s'], '{:.2f}')} s, peak "
+                f"  {b:<5} photo {_mm(st['photo'][b]['wall_s'], '{:.2f}')} s "
+                f"(CPU {st['photo'][b]['cpu_s']['median']:.2f} s), peak "
                 f"{st['photo'][b]['peak_mib']['max']:.0f} MiB; first frame written "
                 f"{_mm(st['first_frame'][b]['s'], '{:.2f}')} s; whole video peak "
                 f"{st['video'][b]['peak_mib']:.0f} MiB")

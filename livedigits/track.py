@@ -52,8 +52,9 @@ class Track:
     hits: int = 1
     misses: int = 0  # frames in a row without a match
     unread: int = 0  # frames since the model last read it (see Tracker.plan)
-    # vote() until the next reading: a settled page asks for it on every track every frame
+    # vote() and settled() until the next reading: a settled page asks every track every frame
     _vote: tuple[int, float] | None = field(default=None, init=False, repr=False)
+    _settled: bool | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.box = self.last.copy()
@@ -75,7 +76,7 @@ class Track:
         self.last = xyxy.copy()
         if read:
             self.votes.append((digit, confidence))
-            self._vote = None
+            self._vote = self._settled = None
             self.unread = 0
         else:
             self.unread += 1
@@ -84,9 +85,11 @@ class Track:
 
     def settled(self) -> bool:
         """Its last SETTLE_READINGS readings are one digit, each read confidently."""
-        recent = list(self.votes)[-SETTLE_READINGS:]
-        return (len(recent) == SETTLE_READINGS and len({d for d, _ in recent}) == 1
-                and min(c for _, c in recent) >= SETTLE_CONFIDENCE)
+        if self._settled is None:
+            recent = list(self.votes)[-SETTLE_READINGS:]
+            self._settled = (len(recent) == SETTLE_READINGS and len({d for d, _ in recent}) == 1
+                             and min(c for _, c in recent) >= SETTLE_CONFIDENCE)
+        return self._settled
 
     def vote(self) -> tuple[int, float]:
         """The confidence-weighted majority label and its support in [0, 1].

@@ -152,6 +152,7 @@ def test_both_backends_read_a_rendered_page_alike(classifier, tf_classifier):
 def test_child_reports_its_own_time_and_memory(tmp_path):
     out = child(["--help"], tmp_path)
     assert out["exit"] == 0 and 0 < out["wall_s"] < 60 and 10 < out["peak_mib"] < 2000
+    assert 0 < out["cpu_s"] < 120
     flag = tmp_path / "flag"
     flag.touch()
     out = child(["run", "0", "--no-display"], tmp_path, done=flag.exists)
