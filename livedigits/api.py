@@ -112,7 +112,8 @@ def as_image(image: np.ndarray | str | Path) -> tuple[str, np.ndarray]:
 
 
 class Reader:
-    """Reads handwritten digits with the shipped model (or `model`, a .keras file).
+    """Reads handwritten digits with the shipped model (or `model`: a .onnx export, or a .keras
+    file with its export beside it), in ONNX Runtime (`backend="tf"`: TensorFlow).
 
     The model loads once, on the first read. `min_confidence` drops doubtful digits; `invert`
     says light ink on a dark board (True) or dark ink on paper (False); None decides per image.
@@ -120,9 +121,10 @@ class Reader:
 
     def __init__(self, model: str | Path | None = None,
                  min_confidence: float = MIN_CONFIDENCE,
-                 invert: bool | None = None) -> None:
+                 invert: bool | None = None, backend: str = "onnx") -> None:
         quiet_opencv()
         self.model_path = None if model is None else Path(model)
+        self.backend = backend  # "onnx" (ONNX Runtime, no TensorFlow) or "tf", as in `run`
         self.min_confidence = min_confidence
         self.invert = invert
         self._classifier: DigitModel | None = None
@@ -131,9 +133,9 @@ class Reader:
     def classifier(self) -> DigitModel:
         """The model, loaded on first use."""
         if self._classifier is None:
-            from livedigits.classify import Classifier
+            from livedigits.classify import open_classifier
 
-            self._classifier = Classifier(self.model_path)
+            self._classifier = open_classifier(self.model_path, self.backend)
         return self._classifier
 
     def _pipeline(self, info: SourceInfo | None = None) -> Pipeline:

@@ -95,16 +95,18 @@ def test_backend_choice():
         open_classifier(backend="torch")
 
 
-# Reads an image, a video and a folder through the CLI's code path and the drawing app's,
-# then says which TensorFlow and Keras modules got imported.
+# Reads an image, a video and a folder through the CLI's code path, the drawing app's and the
+# Python API's, then says which TensorFlow and Keras modules got imported.
 NO_TF = """
 import sys
 from livedigits.cli import main
 import livedigits.draw, livedigits.score, livedigits.synth
+from livedigits import Reader
 from livedigits.classify import open_classifier
 from livedigits.draw import DrawApp
 
 DrawApp(open_classifier(), size=(320, 160))
+assert Reader().read(IMAGE).digits
 for args in ARGS:
     try:
         main(["run", *args, "--no-display"], prog_name="livedigits")
@@ -125,7 +127,8 @@ def test_the_read_path_never_imports_tensorflow(tmp_path):
              "--output", str(tmp_path / "v.mp4")],
             [str(folder), "--json", str(tmp_path / "f.jsonl")]]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    res = subprocess.run([sys.executable, "-c", NO_TF.replace("ARGS", repr(args))], cwd=tmp_path,
+    code = NO_TF.replace("ARGS", repr(args)).replace("IMAGE", repr(str(folder / "a.png")))
+    res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path,
                          env=env, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert "LOADED []" in res.stdout
