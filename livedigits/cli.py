@@ -61,6 +61,7 @@ def main() -> None:
       livedigits run scans/ --json -        # a folder of images; JSON on stdout
       livedigits draw                       # draw digits with the mouse
       livedigits train                      # MNIST from ../shared/data/mnist.npz
+      livedigits export models/livedigits.keras   # the ONNX export that run reads
       livedigits evaluate --plot confusion.png
       livedigits synth --output /tmp/samples
       livedigits score read.jsonl samples/plain_480p.json
@@ -300,7 +301,7 @@ def draw(model: Path | None, backend: str, size: tuple[int, int], save_dir: Path
     run_draw(model, size, save_dir, backend=backend)
 
 
-@main.command("export")
+@main.command("export", short_help="Export a trained model to ONNX, the format run reads.")
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The .onnx file to write. Default: beside MODEL, same name.")
