@@ -52,6 +52,7 @@ class Track:
     hits: int = 1
     misses: int = 0  # frames in a row without a match
     unread: int = 0  # frames since the model last read it (see Tracker.plan)
+    streak: int = 1  # frames in a row it was matched (a mark that flickers never settles)
     # vote() and settled() until the next reading: a settled page asks every track every frame
     _vote: tuple[int, float] | None = field(default=None, init=False, repr=False)
     _settled: bool | None = field(default=None, init=False, repr=False)
@@ -70,6 +71,7 @@ class Track:
         """Take this frame's detection: update velocity, smoothed box and, when the model read
         it this frame (`read`), the votes."""
         steps = self.misses + 1
+        self.streak = self.streak + 1 if self.misses == 0 else 1
         ahead = self.box + self.velocity * steps  # the smoothed box carried along with the camera
         self.box = ahead + ALPHA * (xyxy - ahead)
         self.velocity += VELOCITY_ALPHA * ((xyxy - self.last) / steps - self.velocity)
@@ -84,7 +86,10 @@ class Track:
         self.misses = 0
 
     def settled(self) -> bool:
-        """Its last SETTLE_READINGS readings are one digit, each read confidently."""
+        """Matched in each of its last SETTLE_READINGS frames, and its last SETTLE_READINGS
+        readings are one digit, each read confidently."""
+        if self.streak < SETTLE_READINGS:
+            return False
         if self._settled is None:
             recent = list(self.votes)[-SETTLE_READINGS:]
             self._settled = (len(recent) == SETTLE_READINGS and len({d for d, _ in recent}) == 1
