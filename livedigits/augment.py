@@ -1,9 +1,13 @@
 """Training-time augmentation that makes MNIST look like what the camera pipeline feeds the model.
 
-Two families: `classic` jitters the 28x28 digit itself (rotation, scale, shear, shift), and
+Four families: `classic` jitters the 28x28 digit itself (rotation, scale, shear, shift);
 `camera` re-renders it the way a thresholded webcam crop comes out (a digit redrawn at camera
 resolution, blurred, thresholded at a random level for thinner or thicker strokes, tilted,
-sometimes cut by an edge) and then normalises it with the live pipeline's own `to_mnist`.
+sometimes cut by an edge); `restyle` changes the writer, not only the geometry (the digit
+re-stroked with another pen: tablet polylines, ballpoint, marker; elastic distortion, thinning
+or thickening, slant); `font_digit` prints the digit in one of OpenCV's Hershey fonts with
+jitter (printed digits must read too, e.g. a sudoku's givens). All but `classic` end in the
+live pipeline's own `to_mnist`.
 """
 
 from __future__ import annotations
@@ -11,11 +15,16 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from livedigits import strokes
 from livedigits.negatives import make_negative
 from livedigits.preprocess import to_mnist
 from livedigits.spec import MNIST_SIZE, NOT_A_DIGIT
 
 UP = 3  # camera-style digits are redrawn at 3x MNIST resolution
+STYLE_SIDE = 112  # re-stroked digits are drawn on a canvas this big (4x MNIST)
+HERSHEY = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX,
+           cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
+           cv2.FONT_HERSHEY_SCRIPT_COMPLEX)
 
 
 def _affine(size: float, rng: np.random.Generator, rot: float, scale: tuple[float, float],
@@ -77,6 +86,75 @@ def camera(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+def elastic(mask: np.ndarray, rng: np.random.Generator, amount: float) -> np.ndarray:
+    """A smooth random warp (Simard et al.'s elastic distortion) of about `amount` px."""
+    h, w = mask.shape
+    dx = strokes.smooth_field(rng, (h, w), 5) * amount
+    dy = strokes.smooth_field(rng, (h, w), 5) * amount
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(mask, gx + dx, gy + dy, cv2.INTER_LINEAR)
+
+
+def weight(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Thinner or thicker strokes: a binary mask eroded or dilated by a small disc, unless
+    that would erase it."""
+    r = int(rng.integers(1, 4))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    out = cv2.dilate(mask, disc) if rng.random() < 0.5 else cv2.erode(mask, disc)
+    return out if (out > 0).sum() > 0.3 * (mask > 0).sum() else mask
+
+
+def _style_affine(rng: np.random.Generator, side: float) -> np.ndarray:
+    """Slant, tilt and width of another writer: a shear up to +-0.35, rotation up to 10 deg."""
+    a = np.deg2rad(rng.uniform(-10, 10))
+    sx = rng.uniform(0.75, 1.2)
+    m = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) @ np.array(
+        [[sx, rng.uniform(-0.35, 0.35)], [0, 1.0]])
+    c = np.array([side / 2, side / 2])
+    return np.hstack([m, (c - m @ c)[:, None]]).astype(np.float32)
+
+
+def restyle(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The digit as another writer would draw it: mostly re-stroked with a random pen
+    (width, pressure, corner sharpness), else its own ink thinned or thickened; slanted,
+    sometimes elastically warped, then normalised like the live pipeline."""
+    side = STYLE_SIDE
+    m = _style_affine(rng, side)
+    if rng.random() < 0.75:
+        paths, size = strokes.digit_strokes(digit)
+        paths = strokes.transform([p * (side / size) for p in paths], m)
+        if rng.random() < 0.3:
+            paths = strokes.jitter(strokes.densify(paths, 4.0), rng, rng.uniform(0.5, 1.5))
+        pen = strokes.Pen(width=rng.uniform(2.5, 10.0), pressure=rng.uniform(0.0, 0.5),
+                          corner=rng.uniform(1.0, 6.0))
+        mask = strokes.draw(paths, (side, side), pen, rng)
+    else:
+        big = cv2.resize(digit, (side, side), interpolation=cv2.INTER_LINEAR)
+        big = cv2.warpAffine(big, m, (side, side), flags=cv2.INTER_LINEAR)
+        mask = np.where(big > rng.uniform(60, 160), 255, 0).astype(np.uint8)
+        mask = weight(mask, rng)
+    if rng.random() < 0.4:
+        warped = elastic(mask, rng, rng.uniform(1.5, 4.0))
+        mask = np.where(warped >= 128, 255, 0).astype(np.uint8)
+    return to_mnist(mask)
+
+
+def font_digit(label: int, rng: np.random.Generator) -> np.ndarray:
+    """A printed digit: a Hershey font (sometimes italic), random weight, slant and tilt."""
+    side = STYLE_SIDE
+    img = np.zeros((side, side), np.uint8)
+    font = HERSHEY[int(rng.integers(len(HERSHEY)))]
+    if rng.random() < 0.25:
+        font |= cv2.FONT_ITALIC
+    scale = 2.6 if font & 0xF != cv2.FONT_HERSHEY_PLAIN else 5.0
+    cv2.putText(img, str(int(label)), (30, 86), font, scale, 255, int(rng.integers(2, 10)),
+                cv2.LINE_AA)
+    m = _style_affine(rng, side)
+    m[:, :2] = m[:, :2] * 0.5 + np.eye(2) * 0.5  # half the writer's slant: print is upright
+    img = cv2.warpAffine(img, m, (side, side), flags=cv2.INTER_LINEAR)
+    return to_mnist(np.where(img >= 128, 255, 0).astype(np.uint8))
+
+
 def augment_batch(x: np.ndarray, y: np.ndarray, rng: np.random.Generator,
                   neg_fraction: float, neg_digits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Augment a batch of digits, replacing `neg_fraction` of it with non-digit marks."""
@@ -87,10 +165,14 @@ def augment_batch(x: np.ndarray, y: np.ndarray, rng: np.random.Generator,
         if r < neg_fraction:
             out[i] = make_negative(rng, neg_digits)
             labels[i] = NOT_A_DIGIT
-        elif r < neg_fraction + 0.45:
+        elif r < neg_fraction + 0.3:
             out[i] = camera(x[i], rng)
-        elif r < neg_fraction + 0.9:
+        elif r < neg_fraction + 0.55:
             out[i] = classic(x[i], rng)
+        elif r < neg_fraction + 0.78:
+            out[i] = restyle(x[i], rng)
+        elif r < neg_fraction + 0.82:
+            out[i] = font_digit(int(y[i]), rng)
         else:
             out[i] = x[i]
     return out, labels

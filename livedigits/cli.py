@@ -1,4 +1,4 @@
-"""The `livedigits` command line: run, draw, train, evaluate, score, bench.
+"""The `livedigits` command line: run, draw, train, evaluate, teach, score, synth.
 
 Heavy imports happen inside the commands that need them, so `--help` is instant; reading
 (`run`, `draw`) uses ONNX Runtime and never imports TensorFlow unless `--backend tf` asks.
@@ -84,13 +84,21 @@ def main() -> None:
 @click.option("--name", default="livedigits", show_default=True,
               help="Writes OUTPUT/NAME.keras, its ONNX export OUTPUT/NAME.onnx and "
                    "OUTPUT/NAME.json.")
-@click.option("--epochs", default=30, show_default=True, help="Most epochs (early stopping).")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Most epochs (early stopping). Default: 30, or 4 with --init.")
 @click.option("--batch-size", default=128, show_default=True,
               help="Digits per training step.")
 @click.option("--seed", default=1, show_default=True, help="Fixes data order and weights.")
+@click.option("--init", "init", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="Continue from this livedigits model's weights instead of "
+                                 "starting from scratch (learning rate 3e-4, decaying by 0.7 "
+                                 "an epoch). The metadata records the model it started from.")
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="First epoch's learning rate. Default: 2e-3, or 3e-4 with --init.")
 @click.option("--quick", is_flag=True, help="Tiny subset, one epoch: a smoke run for tests.")
 def train(data: Path | None, out_dir: Path | None, out_alias: Path | None, name: str,
-          epochs: int, batch_size: int, seed: int, quick: bool) -> None:
+          epochs: int | None, batch_size: int, seed: int, init: Path | None,
+          learning_rate: float | None, quick: bool) -> None:
     """Train the digit CNN (10 digits + "not a digit"); save it, its ONNX export and metadata.
 
     \b
@@ -98,17 +106,27 @@ def train(data: Path | None, out_dir: Path | None, out_alias: Path | None, name:
       livedigits train                      # writes models/livedigits.*
       livedigits train --name mymodel --output /tmp/models
       livedigits train --quick              # a throwaway model in seconds
+      livedigits train --init models/livedigits.keras --output new/   # continue a model
     """
     from livedigits import train as trainer
     from livedigits.data import load_data
 
     out_dir = out_dir or out_alias
     mnist = load_data(data)
+    if init is not None:
+        from livedigits.classify import load_model
+
+        load_model(init)  # a file that is not a livedigits model is one clean line
     if out_dir is None:
         out_dir = Path(tempfile.mkdtemp(prefix="livedigits-quick-")) if quick else (
             DEFAULT_MODEL.parent)
-    settings = trainer.TrainSettings(epochs=epochs, batch_size=batch_size, seed=seed,
-                                     quick=quick)
+    extra: dict = dict(trainer.INIT_DEFAULTS) if init is not None else {}
+    if epochs is not None:
+        extra["epochs"] = epochs
+    if learning_rate is not None:
+        extra["learning_rate"] = learning_rate
+    settings = trainer.TrainSettings(batch_size=batch_size, seed=seed, quick=quick,
+                                     init=None if init is None else str(init), **extra)
     click.echo(f"training on {mnist.source} ({len(mnist.x_train)} digits)", err=True)
     meta = trainer.train(mnist, out_dir, name, settings)
     from livedigits.export import export_onnx
@@ -125,7 +143,8 @@ def train(data: Path | None, out_dir: Path | None, out_alias: Path | None, name:
 
 @main.command(short_help="Accuracy of a model on MNIST's test digits and on non-digits.")
 @click.option("--model", type=click.Path(path_type=Path), default=None,
-              help="Model file. Default: the shipped models/livedigits.keras.")
+              help="Model file, or the NAME of a personal model made by `livedigits teach`. "
+                   "Default: the shipped models/livedigits.keras.")
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="mnist.npz to evaluate on (its test split). Default as for `train`.")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
@@ -135,9 +154,14 @@ def train(data: Path | None, out_dir: Path | None, out_alias: Path | None, name:
                                    "--json last with no FILE: stdout, instead of the table).")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a PNG of the confusion matrix and the worst mistakes.")
+@click.option("--realworld", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              default=None, help="Folder with labels.csv whose single-digit photos are read "
+                                 "too. Default: $LIVEDIGITS_REALWORLD, else ../shared/realworld.")
 def evaluate(model: Path | None, data: Path | None, limit: int | None, json_path: str | None,
-             plot: Path | None) -> None:
-    """Accuracy, per-class accuracy, confusion matrix and non-digit false-accept rate.
+             plot: Path | None, realworld: Path | None) -> None:
+    """Accuracy, per-class accuracy, confusion matrix, non-digit false-accept rate (by kind of
+    mark), and the style-shift check: MNIST test digits redrawn with pens training never
+    uses, plus the real single-digit photos where they are present.
 
     \b
     Examples:
@@ -148,16 +172,26 @@ def evaluate(model: Path | None, data: Path | None, limit: int | None, json_path
     import json
 
     from livedigits import evaluate as ev
+    from livedigits import styleshift
     from livedigits.classify import Classifier
     from livedigits.data import load_data
     from livedigits.negatives import eval_negatives
+    from livedigits.personal import resolve_model
 
-    clf = Classifier(model, warm_up=False)
+    clf = Classifier(resolve_model(model), warm_up=False)
     mnist = load_data(data)
     x, y = mnist.x_test[:limit], mnist.y_test[:limit]
-    neg = eval_negatives(mnist.x_test, 5000 if limit is None else max(limit // 2, 100))
+    kinds: list[str] = []
+    neg = eval_negatives(mnist.x_test, 5000 if limit is None else max(limit // 2, 100), kinds)
     probs = clf.predict(x).probs
-    report = ev.evaluate(y, probs, clf.predict(neg).probs)
+    neg_read = clf.predict(neg)
+    shifted = styleshift.style_shift_set(x, y, styleshift.SIZE if limit is None
+                                         else min(limit, styleshift.SIZE))
+    rx, ry, _ = styleshift.realworld_singles(realworld or styleshift.default_realworld())
+    report = ev.evaluate(y, probs, neg_read.probs)
+    report.false_accept_by_kind = ev.false_accepts_by_kind(neg_read.digit, kinds)
+    report.style_shift = ev.style_shift(shifted.y, clf.predict(shifted.x).digit, shifted.family,
+                                        ry, clf.predict(rx).digit)
     click.echo(json.dumps(report.to_json()) if json_path == "-" else ev.format_table(report))
     if json_path not in (None, "-"):
         write_json(Path(json_path), report.to_json())
@@ -195,7 +229,8 @@ def _camera_size(ctx, param, value: str | None) -> tuple[int, int] | None:
               help="Stop after N frames.")
 @click.option("--model", type=click.Path(path_type=Path), default=None,
               help="Model: a .onnx export, or a .keras file with its export beside it "
-                   "(--backend tf: the .keras). Default: the shipped models/livedigits.*")
+                   "(--backend tf: the .keras), or the NAME of a personal model made by "
+                   "`livedigits teach`. Default: the shipped models/livedigits.*")
 @click.option("--backend", type=click.Choice(BACKENDS), default="onnx", show_default=True,
               help="onnx: the export in ONNX Runtime (light, fast to start; its CUDA provider "
                    "when installed). tf: the Keras model in TensorFlow (a GPU if it sees one).")
@@ -262,12 +297,14 @@ def run(ctx: click.Context, source: str | None, output: Path | None, json_path: 
         raise click.UsageError("Missing argument 'SOURCE' (a camera index such as 0, a video, "
                                "an image, a folder or a stream URL; --list-cameras lists "
                                "the cameras)")
+    from livedigits.personal import resolve_model
     from livedigits.run import RunOptions
     from livedigits.run import run as run_loop
 
     # A caller may inject the classifier: main(args, obj={"classifier": clf}) (tests, bench).
     classifier = (ctx.obj or {}).get("classifier")
-    run_loop(RunOptions(source=source, model=model, backend=backend, output=output,
+    run_loop(RunOptions(source=source, model=resolve_model(model), backend=backend,
+                        output=output,
                         json_path=json_path,
                         display=not no_display, benchmark=benchmark, max_frames=max_frames,
                         min_confidence=min_confidence, invert=invert, camera_size=camera_size,
@@ -278,7 +315,8 @@ def run(ctx: click.Context, source: str | None, output: Path | None, json_path: 
 @main.command(short_help="Draw digits with the mouse and see them read as you draw.")
 @click.option("--model", type=click.Path(path_type=Path), default=None,
               help="Model: a .onnx export, or a .keras file with its export beside it "
-                   "(--backend tf: the .keras). Default: the shipped models/livedigits.*")
+                   "(--backend tf: the .keras), or the NAME of a personal model made by "
+                   "`livedigits teach`. Default: the shipped models/livedigits.*")
 @click.option("--backend", type=click.Choice(BACKENDS), default="onnx", show_default=True,
               help="onnx: ONNX Runtime. tf: the Keras model in TensorFlow.")
 @click.option("--size", "size", callback=_camera_size, default="960x480", show_default=True,
@@ -297,8 +335,9 @@ def draw(model: Path | None, backend: str, size: tuple[int, int], save_dir: Path
       livedigits draw --size 1200x600 --save-dir drawings/
     """
     from livedigits.draw import run_draw
+    from livedigits.personal import resolve_model
 
-    run_draw(model, size, save_dir, backend=backend)
+    run_draw(resolve_model(model), size, save_dir, backend=backend)
 
 
 @main.command("export", short_help="Export a trained model to ONNX, the format run reads.")
@@ -323,6 +362,63 @@ def export_cmd(model: Path | None, out: Path | None) -> None:
     target = out if out is not None else model.with_suffix(".onnx")
     click.echo(f"wrote {target}: {info['size_bytes']} bytes, opset {info['opset']}, max |diff| "
                f"from Keras {info['max_abs_diff']:.1g} on the check crops, {info['seconds']} s")
+
+
+@main.command(short_help="Teach it your handwriting from a sheet of digits 0-9.")
+@click.argument("source", required=False)
+@click.option("--name", default=None, help="Name of the personal model to make (then "
+              "`run --model NAME`). Required with SOURCE.")
+@click.option("--rows", type=click.IntRange(min=2, max=20), default=6, show_default=True,
+              help="Rows of 0-9 on the sheet.")
+@click.option("--holdout", type=click.IntRange(min=1), default=2, show_default=True,
+              help="The last rows, held back to measure the models on your hand.")
+@click.option("--drop", default=None, metavar="LIST",
+              help="Samples to leave out, by the numbers the review shows: 3,17,20-22.")
+@click.option("--yes", "-y", "no_review", is_flag=True,
+              help="No review window: take the samples as read (after --drop).")
+@click.option("--steps", type=click.IntRange(min=1), default=150, show_default=True,
+              help="Fine-tuning steps of 64 samples (about a minute on 2 cores).")
+@click.option("--model", "base", type=click.Path(path_type=Path), default=None,
+              help="Model to start from (file or personal NAME). Default: the shipped one.")
+@click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="mnist.npz mixed in so other hands are not forgotten. Default as `train`.")
+@click.option("--force", is_flag=True, help="Replace a personal model of the same name.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True,
+              help="Seconds to wait for a camera or stream to show a readable sheet.")
+@click.option("--seed", default=0, show_default=True, help="Fixes the fine-tuning.")
+def teach(source: str | None, name: str | None, rows: int, holdout: int, drop: str | None,
+          no_review: bool, steps: int, base: Path | None, data: Path | None, force: bool,
+          timeout: float, seed: int) -> None:
+    """Teach livedigits your handwriting from a sheet of digits.
+
+    Without SOURCE, prints the sheet to write. With SOURCE (a photo, a video, a camera index or
+    a stream URL) it reads the sheet with the labels its layout implies, shows the samples (a
+    window to click bad ones away when there is a display; else --drop, and the samples as a
+    PNG), fine-tunes on them mixed with MNIST, and saves a personal model in your data folder.
+    It reports how well the base and the personal model read the held-back rows.
+
+    \b
+    Examples:
+      livedigits teach                                  # what to write
+      livedigits teach sheet.jpg --name anna            # learn from a photo of it
+      livedigits teach 0 --name anna --rows 6           # show the sheet to the webcam
+      livedigits run 0 --model anna                     # then use it
+    """
+    from livedigits import teach as teacher
+    from livedigits.window import has_display
+
+    click.echo(teacher.layout(rows, min(holdout, rows - 1)))
+    if source is None:
+        return
+    if name is None:
+        raise click.UsageError("--name is needed to save what was learned, e.g. --name anna")
+    click.echo("")
+    opts = teacher.TeachOptions(source=source, name=name, rows=rows, holdout=holdout, drop=drop,
+                                interactive=not no_review and has_display(), steps=steps,
+                                base=None if base is None else str(base),
+                                data=None if data is None else str(data), force=force,
+                                timeout_s=timeout, seed=seed)
+    teacher.teach(opts, lambda line: click.echo(line, err=True))
 
 
 main.add_command(synth)

@@ -1,4 +1,5 @@
-"""Evaluation figures for a digit model: accuracy, per-class accuracy, confusion, false accepts.
+"""Evaluation figures for a digit model: accuracy, per-class accuracy, confusion, false accepts,
+and the style-shift check (digits in styles training never sees).
 
 Pure numpy on labels and probabilities, so the figures can be checked on a hand-made set;
 `plot` renders the confusion matrix and the worst mistakes as a PNG with OpenCV.
@@ -6,7 +7,7 @@ Pure numpy on labels and probabilities, so the figures can be checked on a hand-
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -14,6 +15,49 @@ import numpy as np
 from livedigits.spec import NOT_A_DIGIT, NUM_CLASSES
 
 CLASS_NAMES = [str(d) for d in range(10)] + ["none"]
+
+
+@dataclass
+class StyleShift:
+    """Accuracy on the held-back styles, per pen family, and on real single-digit photos."""
+
+    accuracy: float
+    per_family: dict[str, float]
+    n_digits: int
+    real_correct: int
+    real_total: int
+
+    def to_json(self) -> dict:
+        return {"accuracy": round(self.accuracy, 5),
+                "per_family": {k: round(v, 5) for k, v in self.per_family.items()},
+                "digits": self.n_digits,
+                "real_single_digits": {"correct": self.real_correct, "total": self.real_total}}
+
+
+def style_shift(y: np.ndarray, pred: np.ndarray, family: np.ndarray, real_y: np.ndarray,
+                real_pred: np.ndarray) -> StyleShift:
+    """Style-shift figures from labels and predicted classes (and each digit's pen family).
+
+    >>> r = style_shift(np.array([1, 2]), np.array([1, 3]), np.array(["a", "b"]),
+    ...                 np.array([4]), np.array([4]))
+    >>> r.accuracy, r.per_family, r.real_correct
+    (0.5, {'a': 1.0, 'b': 0.0}, 1)
+    """
+    ok = pred == y
+    fams = {str(f): float(ok[family == f].mean()) for f in sorted(set(family.tolist()))}
+    return StyleShift(float(ok.mean()) if len(y) else float("nan"), fams, int(len(y)),
+                      int((real_pred == real_y).sum()), int(len(real_y)))
+
+
+def false_accepts_by_kind(neg_pred: np.ndarray, kinds: list[str]) -> dict[str, float]:
+    """Share of each kind of non-digit mark read as a digit.
+
+    >>> false_accepts_by_kind(np.array([10, 3, 10]), ["dot", "dot", "sign"])
+    {'dot': 0.5, 'sign': 0.0}
+    """
+    k = np.array(kinds)
+    return {name: float((neg_pred[k == name] != NOT_A_DIGIT).mean())
+            for name in sorted(set(kinds))}
 
 
 @dataclass
@@ -27,6 +71,8 @@ class Report:
     n_digits: int
     n_negatives: int
     worst: list[int]  # indices of the most confident mistakes, worst first
+    false_accept_by_kind: dict[str, float] = field(default_factory=dict)
+    style_shift: StyleShift | None = None
 
     def to_json(self) -> dict:
         """The figures for machines; a figure with nothing to measure (no digits) is null."""
@@ -40,6 +86,9 @@ class Report:
             "negative_false_accept_rate": round(self.false_accept_rate, 5),
             "digits": self.n_digits,
             "negatives": self.n_negatives,
+            "negative_false_accept_by_kind": {k: round(v, 5)
+                                              for k, v in self.false_accept_by_kind.items()},
+            "style_shift": self.style_shift.to_json() if self.style_shift else None,
         }
 
 
@@ -74,6 +123,18 @@ def format_table(r: Report) -> str:
     lines = [
         f"MNIST test accuracy      {r.accuracy:.4%}  ({r.n_digits} digits)",
         f"negative false accepts   {r.false_accept_rate:.2%}  ({r.n_negatives} non-digit marks)",
+    ]
+    if r.false_accept_by_kind:
+        lines.append("  by kind: " + "  ".join(
+            f"{k}:{v:.1%}" for k, v in r.false_accept_by_kind.items()))
+    if r.style_shift is not None:
+        ss = r.style_shift
+        lines.append(f"style-shift accuracy     {ss.accuracy:.2%}  ({ss.n_digits} digits in "
+                     "held-back pen styles: " + ", ".join(
+                         f"{k} {v:.1%}" for k, v in ss.per_family.items()) + ")")
+        if ss.real_total:
+            lines.append(f"real single-digit photos {ss.real_correct} of {ss.real_total} read")
+    lines += [
         "",
         "per-class accuracy",
         "  " + "  ".join(f"{d}:{a:.2%}" for d, a in enumerate(r.per_class)),

@@ -1,9 +1,11 @@
 """Generated marks that are not digits, for the model's "not a digit" class.
 
 The detector hands the classifier everything digit-sized that it finds: bits of ruled lines,
-dots, smudges, a pen on the page, printed letters, a digit cut by the frame edge, two digits
-that touch. Each generator draws one such mark at camera-like resolution; `make_negatives`
-normalises them with the same `to_mnist` the live pipeline uses.
+dots and commas, smudges, a pen on the page, printed letters, a digit cut by the frame edge,
+two digits that touch, hand-drawn maths signs (+ - x / =) and letters, textures (wood grain,
+fabric, paper fibre, noise), shadows and the sheet's edge, the corners of a grid. Each
+generator draws one such mark at camera-like resolution; `make_negatives` normalises them with
+the same `to_mnist` the live pipeline uses.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from livedigits import strokes
 from livedigits.preprocess import to_mnist
 
 EVAL_NEG_SEED = 20_211_114  # the held-out negative set: its own seed, MNIST *test* digits
@@ -140,6 +143,144 @@ def touching_digits(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
     return img
 
 
+# Hand-drawn signs and letters as strokes in a unit box (x right, y down); a one-point
+# stroke is a dot.
+SIGNS: dict[str, list[list[tuple[float, float]]]] = {
+    "+": [[(0.5, 0.1), (0.5, 0.9)], [(0.1, 0.5), (0.9, 0.5)]],
+    "-": [[(0.05, 0.5), (0.95, 0.5)]],
+    "x": [[(0.15, 0.15), (0.85, 0.85)], [(0.85, 0.15), (0.15, 0.85)]],
+    "/": [[(0.1, 0.5), (0.9, 0.5)], [(0.5, 0.2)], [(0.5, 0.8)]],
+    "=": [[(0.1, 0.38), (0.9, 0.38)], [(0.1, 0.62), (0.9, 0.62)]],
+}
+HAND_LETTERS: dict[str, list[list[tuple[float, float]]]] = {
+    "A": [[(0.1, 0.95), (0.5, 0.05), (0.9, 0.95)], [(0.28, 0.6), (0.72, 0.6)]],
+    "E": [[(0.85, 0.05), (0.15, 0.05), (0.15, 0.95), (0.85, 0.95)], [(0.15, 0.5), (0.7, 0.5)]],
+    "F": [[(0.85, 0.05), (0.15, 0.05), (0.15, 0.95)], [(0.15, 0.5), (0.7, 0.5)]],
+    "H": [[(0.15, 0.05), (0.15, 0.95)], [(0.85, 0.05), (0.85, 0.95)],
+          [(0.15, 0.5), (0.85, 0.5)]],
+    "K": [[(0.2, 0.05), (0.2, 0.95)], [(0.85, 0.05), (0.2, 0.6)], [(0.4, 0.45), (0.85, 0.95)]],
+    "M": [[(0.1, 0.95), (0.15, 0.05), (0.5, 0.6), (0.85, 0.05), (0.9, 0.95)]],
+    "N": [[(0.15, 0.95), (0.15, 0.05), (0.85, 0.95), (0.85, 0.05)]],
+    "W": [[(0.05, 0.05), (0.28, 0.95), (0.5, 0.4), (0.72, 0.95), (0.95, 0.05)]],
+    "m": [[(0.05, 0.95), (0.05, 0.3), (0.2, 0.15), (0.35, 0.25), (0.38, 0.95)],
+          [(0.38, 0.3), (0.55, 0.15), (0.7, 0.25), (0.72, 0.95)]],
+}
+
+
+def hand_drawn(rng: np.random.Generator, glyph: list[list[tuple[float, float]]],
+               size: tuple[float, float]) -> np.ndarray:
+    """One glyph drawn by hand: wobbly strokes, a little tilt, a random pen, on a canvas."""
+    w, h = size
+    paths = [np.array(s, np.float32) * (w, h) + (CANVAS - w) / 2 for s in glyph]
+    paths = [p + rng.normal(0, 0.04 * max(w, h), 2).astype(np.float32) for p in paths]
+    a = np.deg2rad(rng.uniform(-15, 15))
+    m = cv2.getRotationMatrix2D((CANVAS / 2, CANVAS / 2), float(np.rad2deg(a)), 1.0)
+    paths = strokes.transform(strokes.densify(paths, 3.0), m.astype(np.float32))
+    paths = strokes.jitter(paths, rng, rng.uniform(0.5, 2.5))
+    pen = strokes.Pen(rng.uniform(2, 9), rng.uniform(0, 0.4), rng.uniform(0, 2))
+    return strokes.draw(paths, (CANVAS, CANVAS), pen, rng)
+
+
+def maths_sign(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
+    """A hand-drawn + - x / (the divide sign) or =."""
+    glyph = SIGNS[list(SIGNS)[int(rng.integers(len(SIGNS)))]]
+    side = rng.uniform(40, 70)
+    return hand_drawn(rng, glyph, (side * rng.uniform(0.8, 1.2), side))
+
+
+def hand_letter(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
+    """A hand-drawn letter that no common hand would take for a digit."""
+    glyph = HAND_LETTERS[list(HAND_LETTERS)[int(rng.integers(len(HAND_LETTERS)))]]
+    h = rng.uniform(45, 75)
+    return hand_drawn(rng, glyph, (h * rng.uniform(0.6, 1.0), h))
+
+
+def comma(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
+    """A comma or full stop: a round head with a short tail, or none. The tail stays short, so
+    the mark never becomes a filled-in 9."""
+    img = _canvas()
+    r = int(rng.integers(6, 14))
+    cv2.circle(img, (48, 40), r, 255, -1, cv2.LINE_AA)
+    if rng.random() < 0.7:
+        tail = np.array([[48 + r, 40], [48 - r * 0.2, 40 + 1.5 * r], [48 - r * 0.3, 40]],
+                        np.int32)
+        cv2.fillConvexPoly(img, tail, 255, cv2.LINE_AA)
+    return img
+
+
+def _window(rng: np.random.Generator, field: np.ndarray) -> np.ndarray:
+    """A random digit-sized window of a larger binary field (a crop the detector might make)."""
+    h, w = field.shape
+    ch, cw = int(rng.integers(40, 80)), int(rng.integers(30, 80))
+    y, x = int(rng.integers(0, h - ch)), int(rng.integers(0, w - cw))
+    return field[y : y + ch, x : x + cw]
+
+
+def texture(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
+    """A patch of a textured surface where the detector finds ink: wood grain, woven fabric,
+    paper fibres or fine noise."""
+    side = 2 * CANVAS
+    yy, xx = np.mgrid[:side, :side].astype(np.float32)
+    kind = int(rng.integers(4))
+    if kind == 0:  # wood grain: wavy bands, mostly along one direction
+        a = _flat_angle(rng)
+        u = -np.sin(a) * xx + np.cos(a) * yy
+        u += strokes.smooth_field(rng, (side, side), 4) * rng.uniform(4, 12)
+        v = np.sin(2 * np.pi * u / rng.uniform(7, 16))
+        img = (v > rng.uniform(0.5, 0.85)).astype(np.uint8) * 255
+    elif kind == 1:  # woven fabric: a checker of threads
+        p = rng.uniform(5, 10)
+        v = np.sin(2 * np.pi * xx / p) * np.sin(2 * np.pi * yy / p)
+        v += 0.3 * strokes.smooth_field(rng, (side, side), 12)
+        img = (v > rng.uniform(0.3, 0.6)).astype(np.uint8) * 255
+    elif kind == 2:  # paper fibres: short thin curved hairs
+        img = np.zeros((side, side), np.uint8)
+        for _ in range(int(rng.integers(10, 30))):
+            c = rng.uniform(0, side, 2)
+            a = rng.uniform(0, np.pi)
+            length = rng.uniform(10, 40)
+            d = np.array([np.cos(a), np.sin(a)]) * length / 2
+            bend = rng.normal(0, 4, 2)
+            pts = np.array([c - d, c + bend, c + d], np.int32)
+            cv2.polylines(img, [pts], False, 255, int(rng.integers(1, 3)), cv2.LINE_AA)
+    else:  # fine noise, as a rough surface under grazing light
+        v = strokes.smooth_field(rng, (side, side), int(rng.integers(20, 50)))
+        img = (v > rng.uniform(0.8, 1.5)).astype(np.uint8) * 255
+    out = _window(rng, img)
+    return out if out.any() else smudge(rng, digits)
+
+
+def shadow_edge(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
+    """The edge of a shadow or of the sheet: a filled region with a smooth border, or a
+    corner of the page."""
+    yy, xx = np.mgrid[:CANVAS, :CANVAS].astype(np.float32)
+    a = rng.uniform(0, 2 * np.pi)
+    u = np.cos(a) * (xx - 48) + np.sin(a) * (yy - 48)
+    u += strokes.smooth_field(rng, (CANVAS, CANVAS), 3) * rng.uniform(0, 8)
+    region = u > rng.uniform(-20, 20)
+    if rng.random() < 0.4:  # a corner: two edges
+        b = a + rng.uniform(np.pi / 3, 2 * np.pi / 3)
+        region &= (np.cos(b) * (xx - 48) + np.sin(b) * (yy - 48)) > rng.uniform(-20, 10)
+    img = region.astype(np.uint8) * 255
+    return img if img.any() else dot(rng, digits)
+
+
+def grid_corner(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
+    """A piece of squared paper or a table's grid: a few thin crossing lines."""
+    img = _canvas()
+    t = int(rng.integers(1, 4))
+    step = int(rng.integers(18, 40))
+    x0, y0 = int(rng.integers(5, 30)), int(rng.integers(5, 30))
+    # At least two lines each way: one line each way would be a 7 or an L.
+    x_end = x0 + step * int(rng.integers(1, 4)) + int(rng.integers(1, step))
+    y_end = y0 + step * int(rng.integers(1, 4)) + int(rng.integers(1, step))
+    for x in range(x0, x_end, step):
+        cv2.line(img, (x, y0), (x, y_end), 255, t)
+    for y in range(y0, y_end, step):
+        cv2.line(img, (x0, y), (x_end, y), 255, t)
+    return img
+
+
 KINDS: dict[str, Kind] = {
     "line": line_fragment,
     "crossing": crossing_lines,
@@ -149,17 +290,29 @@ KINDS: dict[str, Kind] = {
     "text": printed_text,
     "cut_digit": cut_digit,
     "touching": touching_digits,
+    "sign": maths_sign,
+    "letter": hand_letter,
+    "comma": comma,
+    "texture": texture,
+    "shadow": shadow_edge,
+    "grid": grid_corner,
 }
 
 
-def make_negative(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
-    """One random non-digit mark as a 28x28 uint8 MNIST-like image."""
-    kind = KINDS[list(KINDS)[int(rng.integers(len(KINDS)))]]
-    return to_mnist(kind(rng, digits))
+def make_negative(rng: np.random.Generator, digits: np.ndarray,
+                  kinds: list[str] | None = None) -> np.ndarray:
+    """One random non-digit mark as a 28x28 uint8 MNIST-like image; its kind's name is
+    appended to `kinds` when given."""
+    name = list(KINDS)[int(rng.integers(len(KINDS)))]
+    if kinds is not None:
+        kinds.append(name)
+    return to_mnist(KINDS[name](rng, digits))
 
 
-def make_negatives(n: int, digits: np.ndarray, seed: int) -> np.ndarray:
-    """`n` non-digit marks (N, 28, 28) uint8; `digits` feeds the cut and touching kinds.
+def make_negatives(n: int, digits: np.ndarray, seed: int,
+                   kinds: list[str] | None = None) -> np.ndarray:
+    """`n` non-digit marks (N, 28, 28) uint8; `digits` feeds the cut and touching kinds;
+    `kinds`, when given, receives each mark's kind.
 
     >>> digits = np.zeros((1, 28, 28), np.uint8); digits[0, 4:24, 12:16] = 255
     >>> make_negatives(3, digits, seed=0).shape
@@ -168,11 +321,13 @@ def make_negatives(n: int, digits: np.ndarray, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     out = np.empty((n, 28, 28), np.uint8)
     for i in range(n):
-        out[i] = make_negative(rng, digits)
+        out[i] = make_negative(rng, digits, kinds)
     return out
 
 
-def eval_negatives(x_test: np.ndarray, n: int = 5000) -> np.ndarray:
+def eval_negatives(x_test: np.ndarray, n: int = 5000,
+                   kinds: list[str] | None = None) -> np.ndarray:
     """The held-out negative set: never trained on (its own seed, built from MNIST test
-    digits), for the false-accept rate of `train` and `evaluate`."""
-    return make_negatives(n, x_test, seed=EVAL_NEG_SEED)
+    digits), for the false-accept rate of `train` and `evaluate`; `kinds`, when given,
+    receives each mark's kind."""
+    return make_negatives(n, x_test, seed=EVAL_NEG_SEED, kinds=kinds)

@@ -11,14 +11,16 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from livedigits.augment import augment_batch
+from livedigits import styleshift
+from livedigits.augment import augment_batch, camera, classic
 from livedigits.classify import import_tensorflow
-from livedigits.data import Mnist
+from livedigits.data import Mnist, sha256
 from livedigits.negatives import EVAL_NEG_SEED, eval_negatives, make_negatives
 from livedigits.preprocess import to_model_input
 from livedigits.spec import INPUT_SHAPE, NOT_A_DIGIT, NUM_CLASSES
@@ -37,9 +39,14 @@ class TrainSettings:
     lr_decay: float = 0.88
     patience: int = 6
     val_size: int = 5000
-    neg_fraction: float = 0.1
+    neg_fraction: float = 0.15
     seed: int = 1
     quick: bool = False
+    init: str | None = None  # start from this model's weights instead of from scratch
+
+
+# Continuing from a trained model needs fewer epochs and a gentler step.
+INIT_DEFAULTS = {"epochs": 4, "learning_rate": 3e-4, "lr_decay": 0.7}
 
 
 def machine() -> str:
@@ -106,6 +113,21 @@ def fold_batchnorm(model: keras.Model) -> keras.Model:
     return keras.Model(inp, x, name=model.name)
 
 
+def _lineage(init: str | None) -> dict | None:
+    """What a continued training started from: the file's hash and its own metadata's
+    headline figures, so the chain back to a from-scratch run stays on record."""
+    if init is None:
+        return None
+    path = Path(init)
+    out = {"path": str(path), "sha256": sha256(path)}
+    meta = path.with_suffix(".json")
+    if meta.is_file():
+        m = json.loads(meta.read_text())
+        out.update({k: m.get(k) for k in ("mnist_test_accuracy", "training_seconds",
+                                          "epochs_run", "settings", "date", "init")})
+    return out
+
+
 class AugmentedMnist(keras.utils.PyDataset):
     """Batches of freshly augmented digits and negatives; deterministic per (seed, epoch, batch)."""
 
@@ -152,7 +174,8 @@ def train(data: Mnist, out_dir: Path, name: str, settings: TrainSettings) -> dic
     x_val = np.concatenate([x_val, neg_val])
     y_val = np.concatenate([y_val, np.full(len(neg_val), NOT_A_DIGIT)])
 
-    model = build_model()
+    model = build_model() if settings.init is None else keras.saving.load_model(
+        settings.init, compile=False)
     model.compile(
         optimizer=keras.optimizers.Adam(settings.learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(),
@@ -162,10 +185,12 @@ def train(data: Mnist, out_dir: Path, name: str, settings: TrainSettings) -> dic
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt = out_dir / f".{name}.best.keras"
     callbacks = [
-        keras.callbacks.ModelCheckpoint(ckpt, monitor="val_accuracy", save_best_only=True),
+        # Validation loss, not accuracy: on 5,500 samples accuracy often ties between epochs,
+        # and a tie never replaces the first checkpoint.
+        keras.callbacks.ModelCheckpoint(ckpt, monitor="val_loss", save_best_only=True),
         keras.callbacks.LearningRateScheduler(
             lambda epoch: settings.learning_rate * settings.lr_decay**epoch),
-        keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=settings.patience),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience),
     ]
     train_seq = AugmentedMnist(x_tr, y_tr, settings, workers=2, use_multiprocessing=False)
     t0 = time.perf_counter()
@@ -174,13 +199,17 @@ def train(data: Mnist, out_dir: Path, name: str, settings: TrainSettings) -> dic
     train_seconds = time.perf_counter() - t0
     best = keras.saving.load_model(ckpt, compile=False)
     ckpt.unlink()
-    shipped = fold_batchnorm(best)
+    has_bn = any(isinstance(layer, layers.BatchNormalization) for layer in best.layers)
+    shipped = fold_batchnorm(best) if has_bn else best  # a folded start stays folded
 
     probs = predict_probs(shipped, data.x_test)
     test_acc = float((probs.argmax(1) == data.y_test).mean())
     neg = eval_negatives(data.x_test, 500 if settings.quick else 5000)
     neg_pred = predict_probs(shipped, neg).argmax(1)
     far = float((neg_pred != NOT_A_DIGIT).mean())
+    shifted = styleshift.style_shift_set(data.x_test, data.y_test,
+                                         200 if settings.quick else styleshift.SIZE)
+    shift_acc = float((predict_probs(shipped, shifted.x).argmax(1) == shifted.y).mean())
 
     model_path = out_dir / f"{name}.keras"
     shipped.save(model_path)
@@ -191,12 +220,16 @@ def train(data: Mnist, out_dir: Path, name: str, settings: TrainSettings) -> dic
         "negative_false_accept_rate": round(far, 5),
         "negative_set": {"size": int(len(neg)), "seed": EVAL_NEG_SEED,
                          "built_from": "MNIST test digits + generated marks"},
+        "style_shift_accuracy": round(shift_acc, 5),
+        "style_shift_set": {"size": int(len(shifted.y)), "seed": styleshift.SEED,
+                            "families": list(styleshift.FAMILIES)},
         "parameters": int(shipped.count_params()),
         "size_bytes": model_path.stat().st_size,
         "training_seconds": round(train_seconds, 1),
         "epochs_run": len(history.history["loss"]),
         "best_val_accuracy": round(max(history.history.get("val_accuracy", [0.0])), 5),
         "machine": machine(),
+        "init": _lineage(settings.init),
         "data": {"source": data.source, "sha256": data.sha256},
         "settings": asdict(settings),
         "keras_version": keras.__version__,
@@ -205,3 +238,53 @@ def train(data: Mnist, out_dir: Path, name: str, settings: TrainSettings) -> dic
     }
     (out_dir / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta
+
+
+@dataclass
+class FineTuneSettings:
+    steps: int = 150
+    batch_size: int = 64
+    user_share: float = 0.25  # of each batch: the user's samples, freshly augmented
+    neg_fraction: float = 0.15  # of the rest: non-digit marks, so "not a digit" stays sharp
+    learning_rate: float = 2e-4
+    seed: int = 0
+
+
+def _user_variant(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A user's sample as the camera might see it next time: small jitter or a re-render."""
+    r = rng.random()
+    if r < 0.45:
+        return classic(digit, rng)
+    if r < 0.8:
+        return camera(digit, rng)
+    return digit
+
+
+def fine_tune(base: keras.Model, x_user: np.ndarray, y_user: np.ndarray, data: Mnist,
+              settings: FineTuneSettings,
+              progress: Callable[[int, int], None] | None = None) -> keras.Model:
+    """A copy of `base` trained a little further on a writer's own samples mixed with MNIST
+    and non-digit marks, so it learns the hand without forgetting other hands.
+
+    Deterministic for a seed: the batches come from one generator and weights from Keras'.
+    """
+    keras.utils.set_random_seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
+    model = keras.models.clone_model(base)
+    model.set_weights(base.get_weights())
+    model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy())
+    n_user = max(1, int(round(settings.batch_size * settings.user_share)))
+    n_rest = settings.batch_size - n_user
+    for step in range(settings.steps):
+        pick = rng.integers(len(x_user), size=n_user)
+        xu = np.stack([_user_variant(x_user[i], rng) for i in pick])
+        idx = rng.integers(len(data.x_train), size=n_rest)
+        xm, ym = augment_batch(data.x_train[idx], data.y_train[idx], rng,
+                               settings.neg_fraction, data.x_train)
+        xb = np.concatenate([xu, xm])
+        yb = np.concatenate([y_user[pick].astype(np.int64), ym])
+        model.train_on_batch(to_model_input(xb), yb)
+        if progress is not None:
+            progress(step + 1, settings.steps)
+    return model

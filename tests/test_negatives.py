@@ -40,3 +40,42 @@ def test_augmented_digit_keeps_its_ink(fn, mnist):
     for d in mnist.x_train[:50]:
         out = fn(d, rng)
         assert out.shape == (28, 28) and (out > 60).sum() > 15
+
+
+def test_negative_kinds_are_reported_and_all_drawn(mnist):
+    kinds: list[str] = []
+    neg = negatives.make_negatives(300, mnist.x_test, seed=11, kinds=kinds)
+    assert len(kinds) == 300 and set(kinds) == set(negatives.KINDS)
+    assert neg.dtype == np.uint8 and neg.shape == (300, 28, 28)
+    assert (neg.reshape(300, -1).max(axis=1) > 0).all()
+
+
+@pytest.mark.parametrize("kind", ["sign", "letter", "texture", "shadow", "grid", "comma"])
+def test_new_kinds_are_deterministic_and_sized(kind, mnist):
+    a = negatives.KINDS[kind](np.random.default_rng(7), mnist.x_test)
+    b = negatives.KINDS[kind](np.random.default_rng(7), mnist.x_test)
+    assert np.array_equal(a, b)
+    assert a.dtype == np.uint8 and a.max() == 255 and min(a.shape) >= 20
+
+
+def test_font_digits_and_restyled_digits(mnist):
+    from livedigits.augment import font_digit, restyle
+
+    for d in range(10):
+        a = font_digit(d, np.random.default_rng(d))
+        assert np.array_equal(a, font_digit(d, np.random.default_rng(d)))
+        assert a.shape == (28, 28) and a.dtype == np.uint8 and (a > 60).sum() > 15
+    for i, digit in enumerate(mnist.x_train[:40]):
+        a = restyle(digit, np.random.default_rng(i))
+        assert np.array_equal(a, restyle(digit, np.random.default_rng(i)))
+        ys, xs = np.nonzero(a)
+        assert (a > 60).sum() > 15 and np.ptp(ys) < 21 and np.ptp(xs) < 21  # MNIST's 20 px box
+
+
+def test_augment_batch_is_deterministic_per_seed(mnist):
+    x, y = mnist.x_train[:128], mnist.y_train[:128]
+    a = augment_batch(x, y, np.random.default_rng(3), 0.15, x)
+    b = augment_batch(x, y, np.random.default_rng(3), 0.15, x)
+    c = augment_batch(x, y, np.random.default_rng(4), 0.15, x)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], c[0])
