@@ -82,6 +82,10 @@ def test_evaluate_cli_table_and_json(tmp_path, mnist):
     assert res.exit_code == 0, res.output
     js = json.loads(res.output.strip().splitlines()[-1])
     assert js["digits"] == 500 and js["accuracy"] > 0.98
+    shift = js["style_shift"]
+    assert shift["digits"] == 500 and 0.8 < shift["accuracy"] <= 1
+    assert set(shift["per_family"]) == {"nib", "skip", "blot", "tablet"}
+    assert set(js["negative_false_accept_by_kind"]) >= {"sign", "letter", "texture"}
     plot = tmp_path / "cm.png"
     figures = tmp_path / "figures.json"
     res = CliRunner().invoke(main, ["evaluate", "--limit", "300", "--data", mnist.source,
