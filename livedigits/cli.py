@@ -63,6 +63,7 @@ def main() -> None:
       livedigits train                      # MNIST from ../shared/data/mnist.npz
       livedigits export models/livedigits.keras   # the ONNX export that run reads
       livedigits evaluate --plot confusion.png
+      livedigits teach sheet.jpg --name anna  # learn your hand from a sheet
       livedigits synth --output /tmp/samples
       livedigits score read.jsonl samples/plain_480p.json
       livedigits score-photos my/labels.csv  # read labelled photos, score them
@@ -106,7 +107,7 @@ def train(data: Path | None, out_dir: Path | None, out_alias: Path | None, name:
       livedigits train                      # writes models/livedigits.*
       livedigits train --name mymodel --output /tmp/models
       livedigits train --quick              # a throwaway model in seconds
-      livedigits train --init models/livedigits.keras --output new/   # continue a model
+      livedigits train --init models/livedigits.keras --output new/
     """
     from livedigits import train as trainer
     from livedigits.data import load_data
@@ -399,10 +400,10 @@ def teach(source: str | None, name: str | None, rows: int, holdout: int, drop: s
 
     \b
     Examples:
-      livedigits teach                                  # what to write
-      livedigits teach sheet.jpg --name anna            # learn from a photo of it
-      livedigits teach 0 --name anna --rows 6           # show the sheet to the webcam
-      livedigits run 0 --model anna                     # then use it
+      livedigits teach                          # what to write
+      livedigits teach sheet.jpg --name anna    # learn from a photo of it
+      livedigits teach 0 --name anna --rows 6   # show the sheet to the webcam
+      livedigits run 0 --model anna             # then use it
     """
     from livedigits import teach as teacher
     from livedigits.window import has_display
