@@ -1,4 +1,4 @@
-"""The `livedigits` command line: run, draw, train, evaluate, teach, score, synth.
+"""The `livedigits` command line: run, batch, draw, train, evaluate, teach, score, synth.
 
 Heavy imports happen inside the commands that need them, so `--help` is instant; reading
 (`run`, `draw`) uses ONNX Runtime and never imports TensorFlow unless `--backend tf` asks.
@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from livedigits import quiet_opencv
+from livedigits.batch_cli import batch
 from livedigits.classify import BACKENDS, DEFAULT_MODEL  # numpy only; engines load on use
 from livedigits.defaults import MIN_CONFIDENCE, RETRIES
 from livedigits.errors import UserError
@@ -425,3 +426,4 @@ def teach(source: str | None, name: str | None, rows: int, holdout: int, drop: s
 main.add_command(synth)
 main.add_command(score)
 main.add_command(score_photos)
+main.add_command(batch)

@@ -1,0 +1,299 @@
+"""`livedigits batch`: same results as `run`, resumable, failures and dead workers contained."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from livedigits import batch
+from livedigits.batch import BatchOptions, Input, Layout, ReadSettings, expand_sources, run_batch
+from livedigits.cli import main
+from livedigits.sinks import VideoSink
+from tests import batch_fakes
+from tests.conftest import page, read_video
+from tests.streaming import free_port
+
+SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "plain_480p.mp4"
+
+
+def clip(path: Path, text: str = "47", frames: int = 6) -> Path:
+    """A small video of a page with `text` on it, drifting a pixel a frame."""
+    with VideoSink(path, 10, (320, 240)) as sink:
+        for i in range(frames):
+            digits = [(ch, 60 + 50 * k + i, 150) for k, ch in enumerate(text)]
+            sink.write(cv2.cvtColor(page((240, 320), digits, scale=2.5), cv2.COLOR_GRAY2BGR))
+    return path
+
+
+def fake(tmp_path: Path, sources, **kw) -> batch.BatchReport:
+    """A batch with the fake classifier into tmp_path/out, without a progress bar."""
+    kw.setdefault("classifier_factory", batch_fakes.fake_classifier)
+    return run_batch(BatchOptions([str(s) for s in sources], tmp_path / "out", progress=False,
+                                  **kw))
+
+
+def rows(out: Path) -> dict[str, dict]:
+    with open(out / "summary.csv", newline="") as f:
+        return {Path(r["input"]).name: r for r in csv.DictReader(f)}
+
+
+def outputs(out: Path) -> dict[str, bytes]:
+    """Every finished JSON Lines file under `out`, by name."""
+    return {p.name: p.read_bytes() for p in out.glob("*.jsonl")}
+
+
+@pytest.fixture()
+def clips(tmp_path):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    return [clip(folder / f"{name}.mp4", text) for name, text in
+            (("a", "47"), ("b", "123"), ("c", "9"))]
+
+
+# ------------------------------------------------------------------------------ inputs
+
+
+def test_expand_sources_folders_globs_lists_urls(tmp_path):
+    (tmp_path / "v" / "sub").mkdir(parents=True)
+    for name in ("v/one.mp4", "v/two.avi", "v/notes.txt.bak", "v/sub/deep.mp4", "x/three.mov"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    out = tmp_path / "v" / "results"
+    out.mkdir()
+    (out / "own.mp4").write_bytes(b"x")
+    (tmp_path / "list.txt").write_text("# lectures\nx/three.mov\n\nrtsp://cam.local/live\n"
+                                       "v/one.mp4\n")
+    got = expand_sources([str(tmp_path / "v"), str(tmp_path / "list.txt"),
+                          str(tmp_path / "x" / "*.mov"), str(tmp_path / "nothing*.mp4"),
+                          str(tmp_path / "missing.mp4")], out_dir=out)
+    names = [Path(i.spec).name if "://" not in i.spec else i.spec for i in got]
+    assert names == ["one.mp4", "two.avi", "three.mov", "rtsp://cam.local/live",
+                     "nothing*.mp4", "missing.mp4"]  # each once, own outputs left out
+    assert [i.error is not None for i in got] == [False] * 4 + [True, True]
+    deep = expand_sources([str(tmp_path / "v")], out_dir=out, recursive=True)
+    assert {Path(i.spec).name for i in deep} == {"one.mp4", "two.avi", "deep.mp4"}
+
+
+def test_same_file_names_in_two_folders_do_not_collide(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = clip(tmp_path / "a" / "clip.mp4", "47"), clip(tmp_path / "b" / "clip.mp4", "5")
+    report = fake(tmp_path, [first, second])
+    assert [r.status for r in report.results] == ["ok", "ok"]
+    names = [r.output for r in report.results]
+    assert len(set(names)) == 2 and all(n.startswith("clip-") for n in names)
+    assert report.exit_code == 0
+
+
+# ------------------------------------------------------------------------ same as `run`
+
+
+def test_results_identical_to_run(tmp_path, classifier):
+    """JSON Lines and annotated video byte for byte those of `livedigits run`, for a real
+    sample with the real model, and for an image."""
+    still = tmp_path / "page.png"
+    cv2.imwrite(str(still), page(digits=(("2", 100, 200), ("5", 160, 200))))
+    report = run_batch(BatchOptions(
+        [str(SAMPLE), str(still)], tmp_path / "out", progress=False,
+        settings=ReadSettings(max_frames=12, video=True),
+        classifier_factory=lambda model, threads: classifier))
+    assert [r.status for r in report.results] == ["ok", "ok"]
+    for src, result, ext in ((SAMPLE, report.results[0], ".mp4"),
+                             (still, report.results[1], ".png")):
+        js, out = tmp_path / f"run-{src.stem}.jsonl", tmp_path / f"run-{src.stem}{ext}"
+        res = CliRunner().invoke(main, ["run", str(src), "--json", str(js), "--output", str(out),
+                                        "--no-display", "--max-frames", "12"])
+        assert res.exit_code == 0, res.output
+        got = tmp_path / "out" / result.output
+        assert got.read_bytes() == js.read_bytes()
+        recs = [json.loads(line) for line in js.read_text().splitlines()]
+        assert result.frames == len(recs) and result.digits == sum(
+            len(r["detections"]) for r in recs)
+        assert result.numbers == len({n["text"] for r in recs for n in r["numbers"]})
+        assert got.with_suffix(ext).read_bytes() == out.read_bytes()
+    assert report.results[0].frames == 12 and report.results[0].digits > 100
+
+
+# ------------------------------------------------------------------------------ resuming
+
+
+def test_resume_skips_complete_and_redoes_partial(tmp_path, clips):
+    out = tmp_path / "out"
+    first = fake(tmp_path, clips)
+    assert [r.status for r in first.results] == ["ok"] * 3
+    clean = outputs(out)
+    lay = Layout(out)
+    a, b, c = (Input(str(p), batch.output_name(str(p))) for p in clips)
+    stamp = {p: p.stat().st_mtime_ns for p in (lay.jsonl(a), lay.jsonl(c))}
+    # b as a crash would leave it: its mark gone, a half file in .partial, a stale final one.
+    lay.done(b).unlink()
+    lay.temporary(lay.jsonl(b)).write_text('{"frame": 0}\n{"fra')
+    second = fake(tmp_path, clips)
+    assert [r.status for r in second.results] == ["done", "ok", "done"]
+    assert {p: p.stat().st_mtime_ns for p in stamp} == stamp  # not touched
+    assert outputs(out) == clean
+    assert not any((out / ".partial").glob("*.jsonl"))
+    assert rows(out)["a.mp4"]["status"] == "done" and rows(out)["a.mp4"]["frames"] == "6"
+    # Another setting that shapes the results, or --force: read again.
+    assert [r.status for r in fake(tmp_path, clips[:1], force=True).results] == ["ok"]
+    redo = fake(tmp_path, clips, settings=ReadSettings(min_confidence=0.5))
+    assert [r.status for r in redo.results] == ["ok"] * 3
+
+
+def stop_at_b(source, jsonl, video, settings, classifier):
+    """A reader that is interrupted (Ctrl-C) halfway through b."""
+    if Path(source).name == "b.mp4":
+        jsonl.write_text('{"frame": 0}\n')
+        raise KeyboardInterrupt
+    return batch.read_input(source, jsonl, video, settings, classifier)
+
+
+def test_ctrl_c_keeps_finished_inputs_and_nothing_half_written(tmp_path, clips):
+    out = tmp_path / "out"
+    report = fake(tmp_path, clips, reader=stop_at_b)
+    assert report.stopped and report.exit_code == 1
+    assert [r.status for r in report.results] == ["ok", "stopped", "stopped"]
+    assert [p.name.split("-")[0] for p in out.glob("*.jsonl")] == ["a"]
+    assert rows(out)["b.mp4"]["status"] == "stopped"
+    again = fake(tmp_path, clips)
+    assert [r.status for r in again.results] == ["done", "ok", "ok"]
+
+
+# ------------------------------------------------------------------------------ failures
+
+
+def test_bad_inputs_in_the_middle_lose_nothing_else(tmp_path, clips):
+    corrupt = tmp_path / "videos" / "corrupt.mp4"
+    corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(4000))
+    stream = f"http://127.0.0.1:{free_port()}/video.mjpg"
+    fake(tmp_path / "alone", clips)
+    clean = outputs(tmp_path / "alone" / "out")
+    report = fake(tmp_path, [clips[0], corrupt, tmp_path / "missing.mp4", stream, *clips[1:]],
+                  settings=ReadSettings(retries=0))
+    status = {Path(r.input).name: r.status for r in report.results}
+    assert status == {"a.mp4": "ok", "corrupt.mp4": "failed", "missing.mp4": "failed",
+                      "video.mjpg": "failed", "b.mp4": "ok", "c.mp4": "ok"}
+    assert outputs(tmp_path / "out") == clean
+    table = rows(tmp_path / "out")
+    assert "corrupt.mp4" in table["corrupt.mp4"]["error"]
+    assert "no such file" in table["missing.mp4"]["error"]
+    assert table["video.mjpg"]["error"] and report.exit_code == 1
+
+
+def test_worker_processes_contain_a_dying_worker(tmp_path, clips, monkeypatch):
+    """--jobs 2: a worker that dies on an input takes only that input (tried once more);
+    each worker's runtimes are pinned to cores/jobs threads."""
+    die, once = clip(tmp_path / "videos" / "die.mp4"), clip(tmp_path / "videos" / "once.mp4")
+    fake(tmp_path / "alone", clips)
+    record = tmp_path / "workers.jsonl"
+    monkeypatch.setenv(batch_fakes.RECORD, str(record))
+    report = fake(tmp_path, [clips[0], die, clips[1], once, clips[2]], jobs=2,
+                  reader=batch_fakes.read_or_die)
+    status = {Path(r.input).name: r for r in report.results}
+    assert {k: r.status for k, r in status.items()} == {
+        "a.mp4": "ok", "die.mp4": "failed", "b.mp4": "ok", "once.mp4": "ok", "c.mp4": "ok"}
+    assert "died 2 times (exit code 3)" in status["die.mp4"].error
+    got = outputs(tmp_path / "out")
+    assert {k: v for k, v in got.items() if not k.startswith("once")} == outputs(
+        tmp_path / "alone" / "out")
+    threads = max(1, (os.cpu_count() or 1) // 2)
+    workers = [json.loads(line) for line in record.read_text().splitlines()]
+    assert len(workers) >= 4  # two, and a new one after each death
+    assert all(w == {"threads": threads, "cv2": threads, "omp": str(threads)} for w in workers)
+
+
+def test_dask_task_gives_up_on_an_input_that_killed_two_workers(tmp_path, clips):
+    lay = Layout(tmp_path / "out")
+    inp = Input(str(clips[0]), batch.output_name(str(clips[0])))
+    lay.reset(inp)
+    for _ in range(2):  # two workers started it and died
+        lay.note_start(inp)
+    res = batch.dask_task(inp, str(tmp_path / "out"), ReadSettings(),
+                          batch_fakes.fake_classifier, batch.read_input)
+    assert res.status == "failed" and "died 2 times" in res.error
+    lay.reset(inp)
+    res = batch.dask_task(inp, str(tmp_path / "out"), ReadSettings(),
+                          batch_fakes.fake_classifier, batch.read_input)
+    assert res.status == "ok" and res.frames == 6
+
+
+# ---------------------------------------------------------------------------------- Dask
+
+
+def test_local_cluster_with_a_killed_worker_and_a_corrupt_input(tmp_path, clips):
+    pytest.importorskip("dask.distributed")
+    corrupt = tmp_path / "videos" / "corrupt.mp4"
+    corrupt.write_bytes(os.urandom(3000))
+    once = clip(tmp_path / "videos" / "once.mp4")
+    fake(tmp_path / "alone", clips)
+    report = fake(tmp_path, [clips[0], corrupt, once, *clips[1:]], scheduler="local", jobs=2,
+                  reader=batch_fakes.read_or_die,
+                  cluster_kwargs={"memory_limit": "512MiB"})
+    status = {Path(r.input).name: r.status for r in report.results}
+    assert status == {"a.mp4": "ok", "corrupt.mp4": "failed", "once.mp4": "ok",
+                      "b.mp4": "ok", "c.mp4": "ok"}
+    assert (tmp_path / "videos" / "once.died").exists()  # its first worker did die
+    got = outputs(tmp_path / "out")
+    assert {k: v for k, v in got.items() if not k.startswith("once")} == outputs(
+        tmp_path / "alone" / "out")
+    assert report.exit_code == 1
+
+
+def test_scheduler_without_dask_is_one_line(tmp_path, monkeypatch, clips):
+    monkeypatch.setitem(sys.modules, "dask", None)  # import dask... raises ImportError
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)
+    res = CliRunner().invoke(main, ["batch", str(clips[0]), "--out", str(tmp_path / "o"),
+                                    "--scheduler", "local"])
+    assert res.exit_code == 2
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("livedigits: error: --scheduler needs Dask")
+    assert "livedigits[cluster]" in lines[0]
+
+
+# ----------------------------------------------------------------------------------- CLI
+
+
+def test_cli_records_failures_and_exits_1(tmp_path):
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["batch", str(tmp_path / "missing.mp4"), "--out", str(out)])
+    assert res.exit_code == 1, res.output
+    assert "failed" in res.output and "Traceback" not in res.output
+    with open(out / "summary.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    assert list(table[0]) == ["input", "status", "frames", "fps", "digits", "numbers",
+                              "seconds", "error", "output"]
+    assert table[0]["status"] == "failed" and "no such file" in table[0]["error"]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["batch", "x.mp4"], ["--out"]),
+    (["batch", "--out", "o"], ["SOURCES"]),
+    (["batch", "x.mp4", "--out", "o", "--jobs", "0"], ["--jobs"]),
+])
+def test_usage_mistakes_are_one_line(args, words):
+    res = CliRunner().invoke(main, args)
+    lines = res.output.strip().splitlines()
+    assert res.exit_code == 2 and len(lines) == 1 and lines[0].startswith("livedigits: error:")
+    assert all(w in lines[0] for w in words)
+
+
+def test_out_that_is_a_file(tmp_path, clips):
+    (tmp_path / "f").write_text("x")
+    res = CliRunner().invoke(main, ["batch", str(clips[0]), "--out", str(tmp_path / "f")])
+    assert res.exit_code == 2 and "is a file" in res.output
+
+
+def test_outputs_are_readable_videos(tmp_path, clips):
+    report = fake(tmp_path, clips[:1], settings=ReadSettings(video=True))
+    name = report.results[0].output.replace(".jsonl", ".mp4")
+    frames, fps = read_video(tmp_path / "out" / name)
+    assert len(frames) == 6 and fps == pytest.approx(10)
+    assert not np.array_equal(frames[0], read_video(clips[0])[0][0])  # boxes drawn
