@@ -510,7 +510,9 @@ class _Worker:
         self.ready = False
 
     def stop(self) -> None:
-        if self.proc.is_alive():
+        """An idle worker is asked to exit; a busy one (Ctrl-C) is terminated: its input's
+        partial files are redone next time."""
+        if self.proc.is_alive() and self.task is None:
             with suppress(OSError):
                 self.conn.send(None)
             self.proc.join(timeout=2)
@@ -527,7 +529,7 @@ def _processes(todo: list[Input], opts: BatchOptions) -> Iterator[tuple[Input, R
     """N worker processes, each with its own model; exactly one input per worker at a time,
     so a worker that dies takes only its own input (tried once more on a new worker)."""
     ctx = multiprocessing.get_context("spawn")  # no fork of a process with threads
-    threads = max(1, (os.cpu_count() or 1) // opts.jobs)
+    threads = max(1, usable_cores() // opts.jobs)
     queue = deque(todo)
     tries: dict[str, int] = {}
     workers = [_Worker(ctx, opts, threads) for _ in range(min(opts.jobs, len(todo)))]
@@ -570,6 +572,14 @@ def _processes(todo: list[Input], opts: BatchOptions) -> Iterator[tuple[Input, R
     finally:
         for w in workers:
             w.stop()
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container's or taskset's share, not the host's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _exit_reason(code: int | None) -> str:

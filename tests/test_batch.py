@@ -204,7 +204,7 @@ def test_worker_processes_contain_a_dying_worker(tmp_path, clips, monkeypatch):
     got = outputs(tmp_path / "out")
     assert {k: v for k, v in got.items() if not k.startswith("once")} == outputs(
         tmp_path / "alone" / "out")
-    threads = max(1, (os.cpu_count() or 1) // 2)
+    threads = max(1, batch.usable_cores() // 2)
     workers = [json.loads(line) for line in record.read_text().splitlines()]
     assert len(workers) >= 4  # two, and a new one after each death
     assert all(w == {"threads": threads, "cv2": threads, "omp": str(threads)} for w in workers)
