@@ -340,7 +340,7 @@ class Layout:
         return self.partial / path.name
 
     def finished(self, inp: Input, settings: ReadSettings) -> Result | None:
-        """The earlier result if `inp` is complete for these settings, else None."""
+        """`inp`'s row (status `done`) if it is complete for these settings, else None."""
         try:
             mark = json.loads(self.done(inp).read_text(encoding="utf-8"))
             row = Result(**{k: mark["result"][k] for k in COLUMNS})
@@ -379,6 +379,7 @@ class Layout:
         tmp = self.temporary(self.done(inp))
         tmp.write_text(json.dumps(mark, indent=1) + "\n", encoding="utf-8")
         os.replace(tmp, self.done(inp))
+        self.reset(inp)
 
 
 def process_input(inp: Input, out_dir: str | Path, settings: ReadSettings, classifier,
@@ -617,6 +618,13 @@ def _worker_classifier(factory: Callable, model: str | None):
         return _classifiers[key]
 
 
+def dask_setup(worker) -> None:
+    """Dask preload for LocalCluster workers: Ctrl-C in the terminal is the batch's to handle
+    (a worker the nanny restarts after a death would otherwise die of it, with a traceback)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def dask_missing() -> str | None:
     """Why `--scheduler` cannot work here, or None when Dask is installed."""
     try:
@@ -636,10 +644,11 @@ def _dask(todo: list[Input], opts: BatchOptions) -> Iterator[tuple[Input, Result
     with ExitStack() as stack:
         if opts.scheduler == "local":
             kwargs = dict(n_workers=opts.jobs, threads_per_worker=1, processes=True,
-                          host="127.0.0.1", dashboard_address=None,
-                          silence_logs=logging.ERROR)
+                          host="127.0.0.1", dashboard_address=None, preload=[__name__],
+                          silence_logs=logging.CRITICAL)
             kwargs.update(opts.cluster_kwargs)
-            cluster = stack.enter_context(LocalCluster(**kwargs))
+            with _sigint_ignored():
+                cluster = stack.enter_context(LocalCluster(**kwargs))
             client = stack.enter_context(Client(cluster))
         else:
             try:
@@ -717,6 +726,9 @@ def run_batch(opts: BatchOptions) -> BatchReport:
             stopped = True
         finally:
             bar.finish()
+    for inp in todo:  # finished on a worker, but stopped before its result came back
+        if inp.spec not in rows and (row := lay.finished(inp, opts.settings)) is not None:
+            rows[inp.spec] = replace(row, status="ok")
     results = [rows.get(i.spec) or Result(i.shown, "stopped") for i in inputs]
     write_summary(out_dir / SUMMARY, results)
     return BatchReport(results, time.perf_counter() - t0, stopped)
