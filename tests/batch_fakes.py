@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import cv2
@@ -24,7 +25,8 @@ def fake_classifier(model: str | None, threads: int | None):
     if record:
         with open(record, "a", encoding="utf-8") as f:
             f.write(json.dumps({"threads": threads, "cv2": cv2.getNumThreads(),
-                                "omp": os.environ.get("OMP_NUM_THREADS")}) + "\n")
+                                "omp": os.environ.get("OMP_NUM_THREADS"),
+                                "pid": os.getpid()}) + "\n")
     return FakeClassifier()
 
 
@@ -39,4 +41,12 @@ def read_or_die(source: str, jsonl: Path, video: Path | None, settings, classifi
         if not marker.exists():
             marker.touch()
             os._exit(3)
+    return read_input(source, jsonl, video, settings, classifier)
+
+
+def read_slowly(source: str, jsonl: Path, video: Path | None, settings, classifier):
+    """`read_input`, but an input named `*slow*` writes a line and then takes a minute."""
+    if "slow" in Path(source).name:
+        jsonl.write_text('{"frame": 0}\n')
+        time.sleep(60)
     return read_input(source, jsonl, video, settings, classifier)

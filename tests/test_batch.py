@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import json
 import os
@@ -207,7 +208,57 @@ def test_worker_processes_contain_a_dying_worker(tmp_path, clips, monkeypatch):
     threads = max(1, batch.usable_cores() // 2)
     workers = [json.loads(line) for line in record.read_text().splitlines()]
     assert len(workers) >= 4  # two, and a new one after each death
-    assert all(w == {"threads": threads, "cv2": threads, "omp": str(threads)} for w in workers)
+    assert all({k: w[k] for k in ("threads", "cv2", "omp")} == {
+        "threads": threads, "cv2": threads, "omp": str(threads)} for w in workers)
+
+
+CTRL_C = """
+import sys
+from pathlib import Path
+from livedigits.batch import BatchOptions, run_batch
+from tests import batch_fakes
+report = run_batch(BatchOptions(sys.argv[2:], Path(sys.argv[1]), jobs=2, progress=False,
+                                classifier_factory=batch_fakes.fake_classifier,
+                                reader=batch_fakes.read_slowly))
+print([r.status for r in report.results])
+sys.exit(report.exit_code)
+"""
+
+
+def test_ctrl_c_stops_worker_processes_cleanly(tmp_path, clips, monkeypatch):
+    """Ctrl-C in a terminal (SIGINT to the whole process group) during --jobs 2: the batch
+    ends at once, its workers with it; finished inputs are whole and nothing half-written is
+    under a final name."""
+    import signal
+    import subprocess
+    import time
+
+    record = tmp_path / "workers.jsonl"
+    monkeypatch.setenv(batch_fakes.RECORD, str(record))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]))
+    slow = clip(tmp_path / "videos" / "slow.mp4")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-c", CTRL_C, str(out), str(clips[0]), str(slow),
+                             *map(str, clips[1:])], start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lay = Layout(out)
+    a, s = (Input(str(p), batch.output_name(str(p))) for p in (clips[0], slow))
+    deadline = time.monotonic() + 60
+    while not (lay.done(a).exists() and lay.temporary(lay.jsonl(s)).exists()):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stdout.read()
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)
+    output, _ = proc.communicate(timeout=30)
+    statuses = ast.literal_eval(output.strip().splitlines()[-1])  # the list printed
+    assert proc.returncode == 1 and "Traceback" not in output
+    assert statuses[0] == "ok" and statuses[1] == "stopped"
+    assert lay.jsonl(a).exists() and not lay.jsonl(s).exists()
+    assert rows(out)["slow.mp4"]["status"] == "stopped"
+    time.sleep(0.5)
+    for pid in (json.loads(line)["pid"] for line in record.read_text().splitlines()):
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # every worker gone
 
 
 def test_dask_task_gives_up_on_an_input_that_killed_two_workers(tmp_path, clips):
