@@ -28,8 +28,14 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import numpy as np
+
+from livedigits.defaults import FALLBACK_FPS, MIN_CONFIDENCE, RETRIES
+from livedigits.detections import FrameResult
 from livedigits.errors import UserError
-from livedigits.sources import IMAGE_EXTS, STREAM_SCHEMES, StreamLost, redact
+from livedigits.images import IMAGE_EXTS
+from livedigits.pipeline import DigitModel
+from livedigits.sources import STREAM_SCHEMES, Frame, StreamLost, redact
 
 VIDEO_EXTS = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg",
                         ".wmv", ".flv", ".ts", ".3gp"})
@@ -47,10 +53,10 @@ class ReadSettings:
     """How each input is read: the `run` options that shape its results."""
 
     model: str | None = None  # None: the shipped model
-    min_confidence: float = 0.6
+    min_confidence: float = MIN_CONFIDENCE
     invert: bool | None = None
     max_frames: int | None = None
-    retries: int = 5
+    retries: int = RETRIES
     video: bool = False  # also write the annotated video (or image)
 
     def key(self) -> dict:
@@ -211,66 +217,56 @@ class ReadSummary:
     seconds: float = 0.0
     note: str = ""  # a live stream that ended: why
 
-    def add(self, result) -> None:
+    def write(self, frame: Frame, result: FrameResult, scene: np.ndarray | None) -> None:
+        """An output of the run loop: count what each frame read."""
         self.frames += 1
         self.digits += len(result.detections)
         self.numbers.update(n.text for n in result.numbers)
+
+    def close(self) -> None:
+        pass
 
 
 # -------------------------------------------------------------------------------- the seam
 
 
 def read_input(source: str, jsonl: Path, video: Path | None, settings: ReadSettings,
-               classifier) -> ReadSummary:
+               classifier: DigitModel) -> ReadSummary:
     """Read one input to a JSON Lines file (and the annotated video, or image for a still),
-    exactly as `livedigits run SOURCE --json JSONL [--output VIDEO] --no-display` does.
+    exactly as `livedigits run SOURCE --json JSONL [--output VIDEO] --no-display` does: the
+    run loop itself, with run's outputs and this summary as one more, and no console.
 
-    The one place that knows how `run` reads; UserError for bad input. A live stream that
-    stops after some frames ends the input normally (what it read is whole), with a note.
+    UserError for bad input. A live stream that stops after some frames ends the input
+    normally (what it read is whole), with a note. Ctrl-C passes through as KeyboardInterrupt.
     """
     from livedigits import run as runner
-    from livedigits.annotate import annotate
-    from livedigits.pipeline import Pipeline, PipelineSettings
-    from livedigits.sinks import JsonlSink, VideoSink, write_image
-    from livedigits.sources import FALLBACK_FPS, open_source
+    from livedigits.pipeline import Pipeline
+    from livedigits.sources import open_source
 
-    summary = ReadSummary()
+    opts = runner.RunOptions(source=source, output=video, json_path=str(jsonl), display=False,
+                             max_frames=settings.max_frames, invert=settings.invert,
+                             min_confidence=settings.min_confidence, retries=settings.retries)
+    summary, stats = ReadSummary(), runner.Stats()
     t0 = time.perf_counter()
-    source = open_source(source, retries=settings.retries)
+    src = open_source(source, retries=settings.retries)
     with ExitStack() as stack:
-        stack.callback(source.close)
-        still = runner.is_still(source) or getattr(source, "frame_count", 0) == 1
-        ps = PipelineSettings(min_confidence=settings.min_confidence, track=not still)
-        ps.detector = type(ps.detector)(invert=settings.invert)
-        pipeline = Pipeline(classifier, ps)
-        sink = stack.enter_context(JsonlSink(jsonl))
-        writer = None
-        try:
-            for frame, prepared in runner._prepared(source, pipeline, stack):
-                result = pipeline.finish(prepared, frame.index, frame.time)
-                if video is not None:
-                    scene = annotate(frame.image.copy(), result, overlay=False)
-                    if runner.is_still(source):
-                        write_image(video, scene)
-                    else:
-                        if writer is None:
-                            h, w = scene.shape[:2]
-                            writer = stack.enter_context(
-                                VideoSink(video, source.fps or FALLBACK_FPS, (w, h)))
-                        writer.write(scene)
-                record = result.to_json()
-                if frame.name:
-                    record["file"] = frame.name
-                sink.write(record)
-                summary.add(result)
-                if settings.max_frames is not None and summary.frames >= settings.max_frames:
-                    break
+        stack.callback(src.close)
+        info = src.info
+        outputs: list[runner.Output] = [runner.JsonlOutput(str(jsonl)), summary]
+        if video is not None:
+            outputs.insert(0, runner.StillsOutput(video, folder=False) if info.still
+                           else runner.VideoOutput(video, info.fps or FALLBACK_FPS))
+        for out in outputs:
+            stack.callback(out.close)
+        pipeline = Pipeline(classifier, runner.pipeline_settings(opts, info))
+        try:  # StopSignals never entered: no handlers, Ctrl-C is the batch's
+            runner.loop(src, pipeline, outputs, None, opts, runner.StopSignals(), stats, stack)
         except StreamLost as e:
-            if summary.frames == 0:
+            if stats.frames == 0:
                 raise
             summary.note = str(e)
-    if summary.frames == 0:
-        raise UserError(f"no frame could be read from {redact(str(source.name))}")
+    if stats.frames == 0:
+        raise UserError(f"no frame could be read from {redact(source)}")
     summary.seconds = time.perf_counter() - t0
     return summary
 
@@ -554,7 +550,7 @@ def _processes(todo: list[Input], opts: BatchOptions) -> Iterator[tuple[Input, R
                     raise UserError(value)
                 if kind == "ready":
                     w.ready = True
-                elif kind == "result":
+                elif kind == "result" and w.task is not None:
                     done, w.task = w.task, None
                     yield done, value
                 elif kind == "died":

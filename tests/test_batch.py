@@ -12,14 +12,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from livedigits import batch
 from livedigits.batch import BatchOptions, Input, Layout, ReadSettings, expand_sources, run_batch
-from livedigits.cli import main
 from livedigits.sinks import VideoSink
 from tests import batch_fakes
 from tests.conftest import page, read_video
+from tests.helpers import invoke, invoke_run, one_error_line, read_jsonl
 from tests.streaming import free_port
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "plain_480p.mp4"
@@ -110,12 +109,12 @@ def test_results_identical_to_run(tmp_path, classifier):
     for src, result, ext in ((SAMPLE, report.results[0], ".mp4"),
                              (still, report.results[1], ".png")):
         js, out = tmp_path / f"run-{src.stem}.jsonl", tmp_path / f"run-{src.stem}{ext}"
-        res = CliRunner().invoke(main, ["run", str(src), "--json", str(js), "--output", str(out),
-                                        "--no-display", "--max-frames", "12"])
+        res = invoke_run(str(src), "--json", str(js), "--output", str(out), "--max-frames", "12",
+                         classifier=classifier)
         assert res.exit_code == 0, res.output
         got = tmp_path / "out" / result.output
         assert got.read_bytes() == js.read_bytes()
-        recs = [json.loads(line) for line in js.read_text().splitlines()]
+        recs = read_jsonl(js)
         assert result.frames == len(recs) and result.digits == sum(
             len(r["detections"]) for r in recs)
         assert result.numbers == len({n["text"] for r in recs for n in r["numbers"]})
@@ -301,12 +300,9 @@ def test_local_cluster_with_a_killed_worker_and_a_corrupt_input(tmp_path, clips)
 def test_scheduler_without_dask_is_one_line(tmp_path, monkeypatch, clips):
     monkeypatch.setitem(sys.modules, "dask", None)  # import dask... raises ImportError
     monkeypatch.setitem(sys.modules, "dask.distributed", None)
-    res = CliRunner().invoke(main, ["batch", str(clips[0]), "--out", str(tmp_path / "o"),
-                                    "--scheduler", "local"])
+    res = invoke("batch", str(clips[0]), "--out", str(tmp_path / "o"), "--scheduler", "local")
     assert res.exit_code == 2
-    lines = res.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("livedigits: error: --scheduler needs Dask")
-    assert "livedigits[cluster]" in lines[0]
+    one_error_line(res, "--scheduler needs Dask", "livedigits[cluster]")
 
 
 # ----------------------------------------------------------------------------------- CLI
@@ -314,7 +310,7 @@ def test_scheduler_without_dask_is_one_line(tmp_path, monkeypatch, clips):
 
 def test_cli_records_failures_and_exits_1(tmp_path):
     out = tmp_path / "out"
-    res = CliRunner().invoke(main, ["batch", str(tmp_path / "missing.mp4"), "--out", str(out)])
+    res = invoke("batch", str(tmp_path / "missing.mp4"), "--out", str(out))
     assert res.exit_code == 1, res.output
     assert "failed" in res.output and "Traceback" not in res.output
     with open(out / "summary.csv", newline="") as f:
@@ -330,16 +326,14 @@ def test_cli_records_failures_and_exits_1(tmp_path):
     (["batch", "x.mp4", "--out", "o", "--jobs", "0"], ["--jobs"]),
 ])
 def test_usage_mistakes_are_one_line(args, words):
-    res = CliRunner().invoke(main, args)
-    lines = res.output.strip().splitlines()
-    assert res.exit_code == 2 and len(lines) == 1 and lines[0].startswith("livedigits: error:")
-    assert all(w in lines[0] for w in words)
+    res = invoke(*args)
+    assert res.exit_code == 2
+    one_error_line(res, *words)
 
 
 def test_out_that_is_a_file(tmp_path, clips):
     (tmp_path / "f").write_text("x")
-    res = CliRunner().invoke(main, ["batch", str(clips[0]), "--out", str(tmp_path / "f")])
-    assert res.exit_code == 2 and "is a file" in res.output
+    one_error_line(invoke("batch", str(clips[0]), "--out", str(tmp_path / "f")), "is a file")
 
 
 def test_outputs_are_readable_videos(tmp_path, clips):
