@@ -17,6 +17,7 @@ import argparse
 import csv
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -56,16 +57,24 @@ def measure(videos: list[Path], config: list[str], max_frames: int | None) -> di
                *config, *(["--max-frames", str(max_frames)] if max_frames else [])]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [str(ROOT), os.environ.get("PYTHONPATH", "")]))
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), _children_cpu()
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
         if done.returncode != 0:
             raise SystemExit(f"batch_bench: {' '.join(config)} failed:\n{done.stderr}")
         with open(Path(out) / "summary.csv", newline="") as f:
             rows = list(csv.DictReader(f))
     frames = sum(int(r["frames"]) for r in rows)
     return {"seconds": round(wall, 2), "frames": frames, "fps": round(frames / wall, 1),
-            "reading_seconds": round(sum(float(r["seconds"]) for r in rows), 2)}
+            "reading_seconds": round(sum(float(r["seconds"]) for r in rows), 2),
+            "cpu_seconds": round(cpu, 2)}
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of the finished child processes (the batch and its workers,
+    each reaped by its parent) so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -95,6 +104,7 @@ def main(argv: list[str] | None = None) -> dict:
         pairs = [b["seconds"] / r["seconds"] for b, r in zip(runs["jobs 1"], rs, strict=True)]
         table[name] = {"seconds_median": round(med, 2), "seconds": [r["seconds"] for r in rs],
                        "reading_seconds": [r["reading_seconds"] for r in rs],
+                       "cpu_seconds": [r["cpu_seconds"] for r in rs],
                        "frames": rs[0]["frames"], "fps": round(rs[0]["frames"] / med, 1),
                        "speedup_vs_jobs1": round(base / med, 2),
                        "speedup_per_rep": [round(p, 2) for p in pairs]}
@@ -102,11 +112,11 @@ def main(argv: list[str] | None = None) -> dict:
               "reps": reps, "loadavg_start": load,
               "loadavg_end": [round(x, 2) for x in os.getloadavg()], "configs": table}
     print(f"{'configuration':<26}{'seconds':>9}{'frames/s':>10}{'x jobs 1':>10}"
-          f"{'inputs s':>10}  per rep")
+          f"{'inputs s':>10}{'CPU s':>8}  per rep")
     for name, t in table.items():
         print(f"{name:<26}{t['seconds_median']:>9.1f}{t['fps']:>10.1f}"
               f"{t['speedup_vs_jobs1']:>10.2f}{statistics.median(t['reading_seconds']):>10.1f}"
-              f"  {t['speedup_per_rep']}")
+              f"{statistics.median(t['cpu_seconds']):>8.1f}  {t['speedup_per_rep']}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
     return result

@@ -529,6 +529,7 @@ def _processes(todo: list[Input], opts: BatchOptions) -> Iterator[tuple[Input, R
     threads = max(1, usable_cores() // opts.jobs)
     queue = deque(todo)
     tries: dict[str, int] = {}
+    unready = 0  # workers that died before their model was loaded
     workers = [_Worker(ctx, opts, threads) for _ in range(min(opts.jobs, len(todo)))]
     try:
         while queue or any(w.task is not None for w in workers):
@@ -538,7 +539,7 @@ def _processes(todo: list[Input], opts: BatchOptions) -> Iterator[tuple[Input, R
                     tries[w.task.spec] = tries.get(w.task.spec, 0) + 1
                     w.conn.send(w.task)
             ready = set(wait([w.conn for w in workers] + [w.proc.sentinel for w in workers]))
-            for i, w in enumerate(workers):
+            for w in list(workers):
                 if w.conn in ready:
                     try:
                         kind, value = w.conn.recv()
@@ -556,9 +557,14 @@ def _processes(todo: list[Input], opts: BatchOptions) -> Iterator[tuple[Input, R
                 elif kind == "died":
                     w.proc.join(timeout=5)
                     lost, code = w.task, w.proc.exitcode
+                    if not w.ready:
+                        unready += 1
+                        if unready > 2 * opts.jobs:  # no model will ever load: not an input's
+                            raise UserError("the worker processes die as they start ("
+                                            f"{_exit_reason(code)}); try --jobs 1")
                     w.task = None
                     w.stop()
-                    workers[i] = _Worker(ctx, opts, threads)
+                    workers.remove(w)
                     if lost is not None:
                         if tries[lost.spec] < TRIES:
                             queue.appendleft(lost)
@@ -566,6 +572,9 @@ def _processes(todo: list[Input], opts: BatchOptions) -> Iterator[tuple[Input, R
                             why = f"the worker reading it died {TRIES} times"
                             yield lost, Result(lost.shown, "failed",
                                                error=f"{why} ({_exit_reason(code)})")
+            busy = sum(w.task is not None for w in workers)
+            while len(workers) < min(opts.jobs, busy + len(queue)):  # replace the dead
+                workers.append(_Worker(ctx, opts, threads))
     finally:
         for w in workers:
             w.stop()

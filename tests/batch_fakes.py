@@ -50,3 +50,8 @@ def read_slowly(source: str, jsonl: Path, video: Path | None, settings, classifi
         jsonl.write_text('{"frame": 0}\n')
         time.sleep(60)
     return read_input(source, jsonl, video, settings, classifier)
+
+
+def dying_classifier(model: str | None, threads: int | None):
+    """A model whose loading kills the worker process (as a broken native library would)."""
+    os._exit(5)

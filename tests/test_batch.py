@@ -15,6 +15,7 @@ import pytest
 
 from livedigits import batch
 from livedigits.batch import BatchOptions, Input, Layout, ReadSettings, expand_sources, run_batch
+from livedigits.errors import UserError
 from livedigits.sinks import VideoSink
 from tests import batch_fakes
 from tests.conftest import page, read_video
@@ -206,9 +207,14 @@ def test_worker_processes_contain_a_dying_worker(tmp_path, clips, monkeypatch):
         tmp_path / "alone" / "out")
     threads = max(1, batch.usable_cores() // 2)
     workers = [json.loads(line) for line in record.read_text().splitlines()]
-    assert len(workers) >= 4  # two, and a new one after each death
+    assert len(workers) >= 3  # two, and new ones for the work left after a death
     assert all({k: w[k] for k in ("threads", "cv2", "omp")} == {
         "threads": threads, "cv2": threads, "omp": str(threads)} for w in workers)
+
+
+def test_workers_that_die_as_they_start_end_the_batch(tmp_path, clips):
+    with pytest.raises(UserError, match="die as they start .exit code 5"):
+        fake(tmp_path, clips, jobs=2, classifier_factory=batch_fakes.dying_classifier)
 
 
 CTRL_C = """
