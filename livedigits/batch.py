@@ -644,6 +644,7 @@ def _dask(todo: list[Input], opts: BatchOptions) -> Iterator[tuple[Input, Result
     """One Dask task an input, on a LocalCluster or the cluster at `opts.scheduler`."""
     import logging
 
+    import dask
     from dask.distributed import Client, LocalCluster, as_completed
 
     with ExitStack() as stack:
@@ -652,6 +653,9 @@ def _dask(todo: list[Input], opts: BatchOptions) -> Iterator[tuple[Input, Result
                           host="127.0.0.1", dashboard_address=None, preload=[__name__],
                           silence_logs=logging.CRITICAL)
             kwargs.update(opts.cluster_kwargs)
+            # The workers' statistical profiler samples every thread's stack 100 times a
+            # second: CPU taken from reading, for a dashboard nobody opens here.
+            stack.enter_context(dask.config.set({"distributed.worker.profile.enabled": False}))
             with _sigint_ignored():
                 cluster = stack.enter_context(LocalCluster(**kwargs))
             client = stack.enter_context(Client(cluster))
