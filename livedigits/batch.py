@@ -226,6 +226,9 @@ class ReadSummary:
     def close(self) -> None:
         pass
 
+    def written(self) -> list[str]:
+        return []
+
 
 # -------------------------------------------------------------------------------- the seam
 
@@ -259,7 +262,7 @@ def read_input(source: str, jsonl: Path, video: Path | None, settings: ReadSetti
         for out in outputs:
             stack.callback(out.close)
         pipeline = Pipeline(classifier, runner.pipeline_settings(opts, info))
-        try:  # StopSignals never entered: no handlers, Ctrl-C is the batch's
+        try:  # StopSignals never entered: no handlers, Ctrl-C is the batch's; no window
             runner.loop(src, pipeline, outputs, None, opts, runner.StopSignals(), stats, stack)
         except StreamLost as e:
             if stats.frames == 0:
@@ -699,7 +702,7 @@ def run_batch(opts: BatchOptions) -> BatchReport:
         raise UserError(why)
     out_dir = opts.out_dir
     if out_dir.exists() and not out_dir.is_dir():
-        raise UserError(f"--out {out_dir} is a file; give a folder for the results")
+        raise UserError(f"--output {out_dir} is a file; give a folder for the results")
     inputs = expand_sources(opts.sources, out_dir, opts.recursive)
     if not inputs:
         raise UserError("no inputs: give video files, folders, globs or a .txt list of "

@@ -11,12 +11,13 @@ from pathlib import Path
 import click
 
 
-@click.command()
+@click.command(short_help="Read many videos at once, here or on a Dask cluster.")
 @click.argument("sources", nargs=-1, required=True)
-@click.option("--out", "out_dir", required=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the results (created). On a cluster: shared storage that "
-                   "every worker sees at this same path.")
+@click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Folder for the results (created; required). On a cluster: "
+                                 "shared storage every worker sees at this same path.")
+@click.option("--out", "out_alias", type=click.Path(file_okay=False, path_type=Path),
+              default=None, hidden=True)  # the name other commands used to have
 @click.option("--video", is_flag=True,
               help="Also write each input's annotated video (NAME.mp4; an image input: "
                    "the annotated image).")
@@ -39,33 +40,37 @@ import click
               help="Stop each input after N frames (a live stream never ends by itself).")
 @click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True,
               help="Reconnects of a dropped live stream before giving up.")
-def batch(sources: tuple[str, ...], out_dir: Path, video: bool, jobs: int,
+def batch(sources: tuple[str, ...], out_dir: Path | None, out_alias: Path | None, video: bool,
+          jobs: int,
           scheduler: str | None, force: bool, recursive: bool, model: Path | None,
           min_confidence: float, invert: bool | None, max_frames: int | None,
           retries: int) -> None:
     """Read many videos: each like `livedigits run INPUT --json F --no-display`.
 
     SOURCES are video files, folders (their videos), globs (quoted: 'lectures/*.mp4'), stream
-    URLs, or a .txt file with one path or URL a line. For each input DIR gets NAME.jsonl (and
-    NAME.mp4 with --video), NAME being its file name plus a hash of its full path; and
-    DIR/summary.csv has one row an input: input, status, frames, fps, digits, numbers,
-    seconds, error, output.
+    URLs, or a .txt file with one path or URL a line. For each input the OUTPUT folder gets
+    NAME.jsonl (and NAME.mp4 with --video), NAME being its file name plus a hash of its full
+    path; and OUTPUT/summary.csv has one row an input: input, status, frames, fps, digits,
+    numbers, seconds, error, output.
 
-    Inputs done by an earlier run into the same DIR are skipped (--force reads them again);
+    Inputs done by an earlier run into the same folder are skipped (--force reads them again);
     results appear only whole, so a batch stopped by Ctrl-C, a crash or a reboot resumes
     where it was when run again. A failing input is recorded and the others go on; the exit
     code is 1 if any failed.
 
     \b
     Examples:
-      livedigits batch lectures/ --out results/ --jobs 2
-      livedigits batch 'clips/**/*.mp4' urls.txt --out results/ --video
-      livedigits batch lectures/ --out results/ --scheduler local --jobs 4
-      livedigits batch /shared/lectures/ --out /shared/results/ --scheduler tcp://head:8786
+      livedigits batch lectures/ -o results/ --jobs 2
+      livedigits batch 'clips/**/*.mp4' urls.txt -o results/ --video
+      livedigits batch lectures/ -o results/ --scheduler local --jobs 4
+      livedigits batch /shared/in/ -o /shared/out/ --scheduler tcp://head:8786
     """
     from livedigits.batch import BatchOptions, ReadSettings, run_batch
     from livedigits.errors import UserError
 
+    out_dir = out_dir or out_alias
+    if out_dir is None:
+        raise click.UsageError("Missing option '--output' / '-o': the folder for the results.")
     if model is not None and not model.is_file():
         raise UserError(f"model file not found: {model} (pass --model PATH to a .keras file)")
     settings = ReadSettings(model=str(model.resolve()) if model else None,

@@ -60,6 +60,7 @@ def main() -> None:
       livedigits run 0                      # the default webcam, in a window
       livedigits run samples/plain_480p.mp4 --output read.mp4 --json read.jsonl
       livedigits run scans/ --json -        # a folder of images; JSON on stdout
+      livedigits batch videos/ -o results/ --jobs 2   # many videos, resumable
       livedigits draw                       # draw digits with the mouse
       livedigits train                      # MNIST from ../shared/data/mnist.npz
       livedigits export models/livedigits.keras   # the ONNX export that run reads

@@ -306,7 +306,7 @@ def test_local_cluster_with_a_killed_worker_and_a_corrupt_input(tmp_path, clips)
 def test_scheduler_without_dask_is_one_line(tmp_path, monkeypatch, clips):
     monkeypatch.setitem(sys.modules, "dask", None)  # import dask... raises ImportError
     monkeypatch.setitem(sys.modules, "dask.distributed", None)
-    res = invoke("batch", str(clips[0]), "--out", str(tmp_path / "o"), "--scheduler", "local")
+    res = invoke("batch", str(clips[0]), "-o", str(tmp_path / "o"), "--scheduler", "local")
     assert res.exit_code == 2
     one_error_line(res, "--scheduler needs Dask", "livedigits[cluster]")
 
@@ -316,7 +316,7 @@ def test_scheduler_without_dask_is_one_line(tmp_path, monkeypatch, clips):
 
 def test_cli_records_failures_and_exits_1(tmp_path):
     out = tmp_path / "out"
-    res = invoke("batch", str(tmp_path / "missing.mp4"), "--out", str(out))
+    res = invoke("batch", str(tmp_path / "missing.mp4"), "--output", str(out))
     assert res.exit_code == 1, res.output
     assert "failed" in res.output and "Traceback" not in res.output
     with open(out / "summary.csv", newline="") as f:
@@ -327,9 +327,9 @@ def test_cli_records_failures_and_exits_1(tmp_path):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["batch", "x.mp4"], ["--out"]),
-    (["batch", "--out", "o"], ["SOURCES"]),
-    (["batch", "x.mp4", "--out", "o", "--jobs", "0"], ["--jobs"]),
+    (["batch", "x.mp4"], ["--output"]),
+    (["batch", "--output", "o"], ["SOURCES"]),
+    (["batch", "x.mp4", "-o", "o", "--jobs", "0"], ["--jobs"]),
 ])
 def test_usage_mistakes_are_one_line(args, words):
     res = invoke(*args)
@@ -339,7 +339,8 @@ def test_usage_mistakes_are_one_line(args, words):
 
 def test_out_that_is_a_file(tmp_path, clips):
     (tmp_path / "f").write_text("x")
-    one_error_line(invoke("batch", str(clips[0]), "--out", str(tmp_path / "f")), "is a file")
+    one_error_line(invoke("batch", str(clips[0]), "--out", str(tmp_path / "f")),  # old name
+                   "is a file")
 
 
 def test_outputs_are_readable_videos(tmp_path, clips):
