@@ -261,7 +261,8 @@ def read_input(source: str, jsonl: Path, video: Path | None, settings: ReadSetti
                            else runner.VideoOutput(video, info.fps or FALLBACK_FPS))
         for out in outputs:
             stack.callback(out.close)
-        pipeline = Pipeline(classifier, runner.pipeline_settings(opts, info))
+        pipeline = Pipeline(classifier, runner.pipeline_settings(
+            settings.min_confidence, settings.invert, info))
         try:  # StopSignals never entered: no handlers, Ctrl-C is the batch's; no window
             runner.loop(src, pipeline, outputs, None, opts, runner.StopSignals(), stats, stack)
         except StreamLost as e:
