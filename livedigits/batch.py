@@ -276,21 +276,12 @@ def read_input(source: str, jsonl: Path, video: Path | None, settings: ReadSetti
 
 
 def load_classifier(model: str | None, threads: int | None = None):
-    """The digit model, its inference runtime pinned to `threads` threads (None: its default).
+    """The digit model as `run` loads it by default (ONNX Runtime), its runtime pinned to
+    `threads` threads (None: its default). Thread pools are fixed when a runtime starts, so
+    call it in a fresh worker process, after `pin_threads` (see `start_worker`)."""
+    from livedigits.classify import OnnxClassifier
 
-    Thread pools are fixed when the runtime starts, so call it in a fresh worker process,
-    after `pin_threads` (see `start_worker`).
-    """
-    from livedigits.classify import Classifier, import_tensorflow
-
-    if threads is not None:
-        tf = import_tensorflow()
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(threads)
-        except RuntimeError:  # the runtime had already started in this process
-            pass
-    return Classifier(model)
+    return OnnxClassifier(model, threads=threads)
 
 
 def pin_threads(threads: int) -> None:
