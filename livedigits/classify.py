@@ -77,6 +77,13 @@ class Prediction:
     confidence: np.ndarray
     probs: np.ndarray
 
+    @classmethod
+    def from_probs(cls, probs: np.ndarray) -> Prediction:
+        """The most likely class of each row of (N, classes) probabilities, N may be 0."""
+        probs = np.asarray(probs, np.float32).reshape(-1, NUM_CLASSES)
+        digit = probs.argmax(axis=1).astype(np.int64)
+        return cls(digit, probs[np.arange(len(probs)), digit], probs)
+
 
 def bucket(n: int) -> int:
     """The padded batch size for `n` crops: the smallest bucket that holds them."""
@@ -127,9 +134,7 @@ class Classifier:
         """Labels and confidences for (N, 28, 28) uint8 crops, in one call per 128 crops."""
         n = len(digits)
         if n == 0:
-            empty = np.zeros(0, np.int64)
-            return Prediction(empty, np.zeros(0, np.float32),
-                              np.zeros((0, NUM_CLASSES), np.float32))
+            return Prediction.from_probs(np.zeros((0, NUM_CLASSES), np.float32))
         digits = np.asarray(digits).reshape(n, MNIST_SIZE, MNIST_SIZE)
         out = []
         for start in range(0, n, BUCKETS[-1]):
@@ -138,9 +143,7 @@ class Classifier:
             padded = np.zeros((size, MNIST_SIZE, MNIST_SIZE, 1), np.float32)
             padded[: len(chunk), :, :, 0] = chunk
             out.append(self._call(size)(self._tf.constant(padded)).numpy()[: len(chunk)])
-        probs = np.concatenate(out)
-        digit = probs.argmax(axis=1)
-        return Prediction(digit, probs[np.arange(n), digit].astype(np.float32), probs)
+        return Prediction.from_probs(np.concatenate(out))
 
 
 def file_sha256(path: Path) -> str:
@@ -235,12 +238,9 @@ class OnnxClassifier:
         """Labels and confidences for (N, 28, 28) uint8 crops, in one call."""
         n = len(digits)
         if n == 0:
-            empty = np.zeros(0, np.int64)
-            return Prediction(empty, np.zeros(0, np.float32),
-                              np.zeros((0, NUM_CLASSES), np.float32))
-        probs = self.session.run(None, {self._input: to_model_input(digits)})[0]
-        digit = probs.argmax(axis=1)
-        return Prediction(digit, probs[np.arange(n), digit].astype(np.float32), probs)
+            return Prediction.from_probs(np.zeros((0, NUM_CLASSES), np.float32))
+        return Prediction.from_probs(
+            self.session.run(None, {self._input: to_model_input(digits)})[0])
 
 
 def open_classifier(model: str | Path | None = None, backend: str = "onnx",
