@@ -66,14 +66,19 @@ def test_padding_never_retraces(tf_classifier):
     assert tf_classifier._fn.experimental_get_tracing_count() == traces
 
 
-@pytest.mark.parametrize("content", [b"", b"not a model at all", b"PK\x03\x04garbage"])
-def test_model_file_of_the_wrong_kind(tmp_path, content):
-    from livedigits.classify import load_model
+@pytest.mark.parametrize("content", [b"", b"not a model at all", b"PK\x03\x04garbage",
+                                     b"\x08\x07garbage"])
+@pytest.mark.parametrize("loader, suffix, message", [
+    ("load_model", ".keras", "not a Keras model"),
+    ("OnnxClassifier", ".onnx", "not an ONNX model"),
+])
+def test_model_file_of_the_wrong_kind(tmp_path, content, loader, suffix, message):
+    import livedigits.classify as classify
 
-    path = tmp_path / "bad.keras"
+    path = tmp_path / f"bad{suffix}"
     path.write_bytes(content)
-    with pytest.raises(UserError, match="not a Keras model"):
-        load_model(path)
+    with pytest.raises(UserError, match=message):
+        getattr(classify, loader)(path)
 
 
 def test_evaluate_cli_table_and_json(tmp_path, mnist):
