@@ -5,6 +5,11 @@ threshold ink that is clearly darker (or, on a board, lighter) than its local ba
 take connected blobs, join the pieces of one digit, and keep what is digit-sized and
 digit-shaped. Each kept blob comes with its own ink mask, so a neighbour's ink that reaches
 into the box never leaks into the crop.
+
+The blobs are found at half size, where each pixel holds the most ink-like of its 2x2 block
+(a one-pixel stroke survives the halving); each kept blob's ink is then cut again at full
+size, inside its box only, so the crops lose nothing while the frame is never worked on
+whole at full size beyond its conversion to grey.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ SPLIT_ASPECT = 1.1  # a blob wider than this times its height may be digits that
 DIGIT_ASPECT = 0.7  # the typical width of a digit against its height, for splitting
 MAX_RUN = 4.5  # at most four touching digits are split; wider blobs are lines
 MIN_JOIN = 10  # pixels; side-by-side pieces join only on marks taller than 8x this
+SQUARE = np.ones((3, 3), np.uint8)  # a pixel and its eight neighbours
+PAIR = np.ones((2, 1), np.uint8)  # a pixel and the one below it
 
 
 @dataclass(frozen=True)
@@ -186,15 +193,26 @@ def _is_light_ink(small: np.ndarray, bg_small: np.ndarray, s: DetectorSettings) 
     return cv2.countNonZero(light) > 2 * cv2.countNonZero(dark)
 
 
-def ink_mask(gray: np.ndarray, settings: DetectorSettings, small: np.ndarray | None = None,
-             sheet: np.ndarray | None = None
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    """Masks (255 = set) of ink at full size, and at half size of faint marks (for finding
-    ruled lines) and of strong ink (pen strokes a ruling must not erase); and whether the ink
-    is lighter than the background (chalk on a board).
+@dataclass(frozen=True)
+class Ink:
+    """A frame's ink at half size (255 = set): the ink itself, faint marks (for finding
+    ruled lines) and strong ink (pen strokes a ruling must not erase); the grey level past
+    which a pixel is ink (to cut a blob's ink again at full size); and whether the ink is
+    lighter than its background (chalk on a board)."""
 
-    The thresholds are worked out on the small background and scaled up as one level map,
-    so the full-size frame is touched by one resize and one compare.
+    ink: np.ndarray
+    faint: np.ndarray
+    strong: np.ndarray
+    level: np.ndarray
+    inverted: bool
+
+
+def ink_mask(gray: np.ndarray, settings: DetectorSettings, small: np.ndarray | None = None,
+             sheet: np.ndarray | None = None) -> Ink:
+    """The frame's ink, faint and strong marks at half size (see `Ink`).
+
+    The thresholds are worked out on the small background and scaled up as level maps; the
+    full-size frame is touched once, to take the most ink-like pixel of each 2x2 block.
     """
     s = settings
     small, bg_small = background(gray, small, sheet)
@@ -203,18 +221,19 @@ def ink_mask(gray: np.ndarray, settings: DetectorSettings, small: np.ndarray | N
     else:
         inv = s.invert if s.invert is not None else _is_light_ink(small, bg_small, s)
     h, w = gray.shape
-    level = cv2.resize(_level(bg_small, s.contrast, s.min_diff, inv), (w, h),
-                       interpolation=cv2.INTER_LINEAR)
-    ink = _past(gray, level, inv)
     half = (max(1, w // 2), max(1, h // 2))
-    # The most ink-like pixel of each 2x2 block: a one-pixel ruling survives the halving.
+    # The most ink-like pixel of each 2x2 block: a one-pixel stroke or ruling survives the
+    # halving. Half pixel (i, j) holds full pixels 2i-1..2i, 2j-1..2j (see `full_box`).
     pooled = cv2.resize((cv2.dilate if inv else cv2.erode)(gray, np.ones((2, 2), np.uint8)),
                         half, interpolation=cv2.INTER_NEAREST)
-    faint = _past(pooled, cv2.resize(_level(bg_small, s.contrast / 2, s.min_diff // 2, inv),
-                                     half, interpolation=cv2.INTER_LINEAR), inv)
-    strong = _past(pooled, cv2.resize(_level(bg_small, s.contrast * 2, s.min_diff * 2, inv),
-                                      half, interpolation=cv2.INTER_LINEAR), inv)
-    return ink, faint, strong, bool(inv)
+
+    def level(contrast: float, floor: int) -> np.ndarray:
+        return cv2.resize(_level(bg_small, contrast, floor, inv), half,
+                          interpolation=cv2.INTER_LINEAR)
+
+    at = level(s.contrast, s.min_diff)
+    return Ink(_past(pooled, at, inv), _past(pooled, level(s.contrast / 2, s.min_diff // 2), inv),
+               _past(pooled, level(s.contrast * 2, s.min_diff * 2), inv), at, bool(inv))
 
 
 def line_mask(faint: np.ndarray, strong: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -442,9 +461,10 @@ def _touching(contours: list, rim: np.ndarray) -> np.ndarray:
 def _lone_mark(ink: np.ndarray) -> bool:
     """Whether the ink is one large mark standing alone (a digit held close to the camera):
     nearly all of it in one cluster, a good part of the frame tall, clear of the frame's
-    edges. Its straight strokes are then the writing, not rulings or a margin."""
+    edges. Its straight strokes are then the writing, not rulings or a margin. `ink` is at
+    half size; the check runs at a quarter."""
     h, w = ink.shape
-    q = cv2.resize(ink, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+    q = cv2.resize(ink, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
     q = cv2.dilate(cv2.compare(q, 0, cv2.CMP_GT), np.ones((5, 5), np.uint8))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(q, connectivity=8)
     if n < 2:
@@ -457,55 +477,104 @@ def _lone_mark(ink: np.ndarray) -> bool:
                 and x > 0 and y > 0 and x + bw < qw and y + bh < qh)
 
 
-def _redo_near(ink: np.ndarray, mask: np.ndarray, contours: list, boxes: np.ndarray,
-               lines: np.ndarray, kept: np.ndarray, band: int) -> tuple[np.ndarray, list]:
-    """`_blobs_without(ink, kept, band)`, worked out again only around the lines given back
-    (and the blobs there); elsewhere the first pass stands. `boxes` are the contours' boxes
-    (x0, y0, x1, y1)."""
-    H, W = ink.shape
-    x, y, w, h = cv2.boundingRect(cv2.subtract(lines, kept))
-    if w == 0:
-        return mask, contours
-    x0, y0, x1, y1 = 2 * x - 8, 2 * y - 8, 2 * (x + w) + 8, 2 * (y + h) + 8
-    hit = ((boxes[:, 0] < x1) & (boxes[:, 2] > x0) & (boxes[:, 1] < y1) & (boxes[:, 3] > y0))
-    if hit.any():
-        x0, y0 = min(x0, int(boxes[hit, 0].min())), min(y0, int(boxes[hit, 1].min()))
-        x1, y1 = max(x1, int(boxes[hit, 2].max())), max(y1, int(boxes[hit, 3].max()))
-    x0, y0, x1, y1 = max(0, x0 & ~1), max(0, y0 & ~1), min(W, x1 + 1), min(H, y1 + 1)
-    hit = ((boxes[:, 0] < x1) & (boxes[:, 2] > x0) & (boxes[:, 1] < y1) & (boxes[:, 3] > y0))
-    half = kept[y0 // 2:(y1 + 1) // 2, x0 // 2:(x1 + 1) // 2]
-    part = np.zeros((y1 - y0, x1 - x0), np.uint8)  # the lines at full size (an odd edge: 0)
-    up = cv2.resize(half, (2 * half.shape[1], 2 * half.shape[0]),
-                    interpolation=cv2.INTER_NEAREST)[:y1 - y0, :x1 - x0]
-    part[:up.shape[0], :up.shape[1]] = up
-    sub_mask, sub = _blobs_without(ink[y0:y1, x0:x1], part, band, full=part)
-    mask[y0:y1, x0:x1] = sub_mask
-    return mask, [c for c, k in zip(contours, hit, strict=True) if not k] + [
-        c + np.array([x0, y0], np.int32) for c in sub]
+def _bridge(kept: np.ndarray, ink: np.ndarray, lines: np.ndarray, k: int) -> np.ndarray:
+    """`kept` (the ink less the lines) with the strokes that cross a printed line taken out
+    whole bridged again: ink under the line with kept ink on both sides within `k` pixels
+    (printed lines taken out whole are the horizontal ones: bridged up and down only)."""
+    across = cv2.morphologyEx(kept, cv2.MORPH_CLOSE, np.ones((k, 1), np.uint8))
+    return cv2.bitwise_or(kept, cv2.bitwise_and(across, cv2.bitwise_and(ink, lines)))
 
 
-def _blobs_without(ink: np.ndarray, lines: np.ndarray, band: int = 0,
-                   full: np.ndarray | None = None) -> tuple[np.ndarray, list]:
-    """The ink less the (half-size) line mask, closed over pinholes, and its outer contours.
+def _blobs_without(ink: np.ndarray, lines: np.ndarray, band: int = 0) -> list:
+    """The outer contours of the (half-size) ink less the line mask of the same size.
 
     A stroke that crosses a printed line taken out whole loses the piece where they meet; it
-    is bridged again across the line (ink on both sides, at most the thickest such line's
-    width, `band` in half-size pixels, apart), so the digit stays one. `full`: the lines
-    already at full size, instead of `lines`.
+    is bridged again across the line (at most the thickest such line's width, `band`, apart),
+    so the digit stays one. One-pixel gaps up and down (two at full size) are closed, so a
+    stroke nicked by a ruling is not cut in two; gaps side by side are not: there, two
+    digits written close stay two.
     """
-    if full is None and cv2.countNonZero(lines):
-        full = cv2.resize(lines, (ink.shape[1], ink.shape[0]), interpolation=cv2.INTER_NEAREST)
-    if full is not None:
-        kept = cv2.bitwise_and(ink, cv2.bitwise_not(full))
-        if band:
-            k = 2 * band + 5  # a little wider than the widest band, at full size
-            # Printed lines taken out whole are the horizontal ones: bridge up and down only.
-            across = cv2.morphologyEx(kept, cv2.MORPH_CLOSE, np.ones((k, 1), np.uint8))
-            kept = cv2.bitwise_or(kept, cv2.bitwise_and(across, cv2.bitwise_and(ink, full)))
-        ink = kept
-    mask = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    return mask, list(contours)
+    if cv2.countNonZero(lines):
+        kept = cv2.subtract(ink, lines)
+        ink = _bridge(kept, ink, lines, band + 3) if band else kept
+    # A closing by two pixels one above the other: dilated down, eroded back up.
+    ink = cv2.erode(cv2.dilate(ink, PAIR, anchor=(0, 0)), PAIR, anchor=(0, 1))
+    return list(cv2.findContours(ink, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0])
+
+
+def full_box(half_xyxy: np.ndarray) -> np.ndarray:
+    """Boxes (x0, y0, x1, y1) found at half size, in full-size pixels: half pixel i holds
+    full pixels 2i-1 and 2i (see `ink_mask`).
+
+    >>> full_box(np.array([[3, 4, 10, 12]])).tolist()
+    [[5, 7, 19, 23]]
+    """
+    return 2 * np.asarray(half_xyxy) - 1
+
+
+def _blob_ink(gray: np.ndarray, ink: Ink, lines: np.ndarray, band: int, outline: list,
+              box: tuple[int, int, int, int]) -> np.ndarray:
+    """A blob's own ink at full size (uint8, 255 = ink), inside its box (x0, y0, x1, y1 from `full_box`,
+    away from the frame's edge): the grey thresholded again at full size, less the lines,
+    closed over pinholes, and only where the blob's half-size `outline` (its contours,
+    filled) lies, so ink of a neighbour that reaches into the box stays out."""
+    # Worked out one half pixel wider on each side where the frame allows, so that the
+    # closing below never takes the box's edge for ink; cut back to the box at the end.
+    H, W = gray.shape
+    hx, hy = max(0, (box[0] + 1) // 2 - 1), max(0, (box[1] + 1) // 2 - 1)
+    hx1 = min(lines.shape[1], (box[2] + 1) // 2 + 1)
+    hy1 = min(lines.shape[0], (box[3] + 1) // 2 + 1)
+    x0, y0 = max(0, 2 * hx - 1), max(0, 2 * hy - 1)
+    x1, y1 = min(W, 2 * hx1 - 1), min(H, 2 * hy1 - 1)
+    ox, oy = x0 - (2 * hx - 1), y0 - (2 * hy - 1)  # 1 where the frame's edge cut it
+
+    def up(sub: np.ndarray, how: int = cv2.INTER_NEAREST) -> np.ndarray:
+        """A half-size patch (rows hy:hy1, columns hx:hx1) at full size, on x0..x1, y0..y1."""
+        big = cv2.resize(sub, (2 * sub.shape[1], 2 * sub.shape[0]), interpolation=how)
+        return big[oy:oy + y1 - y0, ox:ox + x1 - x0]
+
+    full = _past(gray[y0:y1, x0:x1], up(ink.level[hy:hy1, hx:hx1], cv2.INTER_LINEAR),
+                 ink.inverted)
+    sub_lines = lines[hy:hy1, hx:hx1]
+    if sub_lines.any():
+        cut = up(sub_lines)
+        kept = cv2.subtract(full, cut)
+        full = _bridge(kept, full, cut, 2 * band + 5) if band else kept
+    full = cv2.morphologyEx(full, cv2.MORPH_CLOSE, SQUARE)
+    own = np.zeros((hy1 - hy, hx1 - hx), np.uint8)
+    cv2.drawContours(own, outline, -1, 255, -1, offset=(-hx, -hy))
+    # Grown by a pixel: the full-size threshold may reach a little past the half-size one.
+    own = cv2.dilate(up(own), SQUARE)
+    out = cv2.bitwise_and(full, own)
+    return out[box[1] - y0:box[3] - y0, box[0] - x0:box[2] - x0]
+
+
+def _regroup(region: np.ndarray, min_h: float) -> list[tuple[int, int, np.ndarray]]:
+    """A blob found at half size, cut into the digits its full-size ink holds: its pieces
+    joined as `_join_pieces` joins them (a 5's flag stays on), but two digits that only the
+    halving made touch come apart. Returns (x, y offset in `region`, ink) per digit."""
+    outlines = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]
+    if len(outlines) < 2:
+        return [(0, 0, region)]
+    rects = np.array([cv2.boundingRect(c) for c in outlines], np.int64).reshape(-1, 4)
+    big = np.maximum(rects[:, 2], rects[:, 3]) >= min_h / 4  # specks stay with the digit
+    if big.sum() < 2:
+        return [(0, 0, region)]
+    kept = [c for c, k in zip(outlines, big, strict=True) if k]
+    boxes = rects[big].copy()
+    boxes[:, 2:] += boxes[:, :2]
+    group = _join_pieces(boxes)
+    if len(np.unique(group)) == 1:
+        return [(0, 0, region)]
+    out = []
+    for g in np.unique(group):
+        x0, y0 = boxes[group == g, :2].min(axis=0)
+        x1, y1 = boxes[group == g, 2:].max(axis=0)
+        own = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.drawContours(own, [kept[k] for k in np.flatnonzero(group == g)], -1, 255, -1,
+                         offset=(-int(x0), -int(y0)))
+        out.append((int(x0), int(y0), cv2.bitwise_and(region[y0:y1, x0:x1], own)))
+    return out
 
 
 def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs:
@@ -523,41 +592,43 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
     H, W = gray.shape
     small = shrink(gray)
     sheet = find_sheet(small) if s.invert is not True else None
-    ink, faint, strong, inverted = ink_mask(gray, s, small, sheet)
+    ink = ink_mask(gray, s, small, sheet)
+    found, faint, strong = ink.ink, ink.faint, ink.strong
+    hh, hw = found.shape
     if sheet is not None:
-        inside = sheet_mask(sheet, (W, H), WORK_SCALE)
-        ink = cv2.bitwise_and(ink, inside)
-        half = cv2.resize(inside, (faint.shape[1], faint.shape[0]),
-                          interpolation=cv2.INTER_NEAREST)
-        faint, strong = cv2.bitwise_and(faint, half), cv2.bitwise_and(strong, half)
+        inside = sheet_mask(sheet, (hw, hh), WORK_SCALE / 2)
+        found, faint = cv2.bitwise_and(found, inside), cv2.bitwise_and(faint, inside)
+        strong = cv2.bitwise_and(strong, inside)
     lines, unbroken, band = line_mask(faint, strong)
-    mask, contours = _blobs_without(ink, lines, band)
+    contours = _blobs_without(found, lines, band)
     min_h = max(s.min_height, s.min_height_frac * H)
     rects = np.array([cv2.boundingRect(c) for c in contours], np.int32).reshape(-1, 4)
     if cv2.countNonZero(lines):
-        found = rects.astype(np.int64)
+        boxes = rects.astype(np.int64)
         # With the lines out, a page of writing still has its digits; one big digit does not.
-        few = np.count_nonzero(found[:, 2:].max(axis=1) >= min_h) <= 2
-        found[:, 2:] += found[:, :2]
-        kept = np.zeros_like(lines) if few and _lone_mark(ink) else keep_digit_strokes(
-            lines, unbroken, found)
+        few = np.count_nonzero(2 * boxes[:, 2:].max(axis=1) >= min_h) <= 2
+        boxes[:, 2:] += boxes[:, :2]
+        boxes = full_box(boxes)
+        kept = np.zeros_like(lines) if few and _lone_mark(found) else keep_digit_strokes(
+            lines, unbroken, boxes)
         if kept is not lines:
-            mask, contours = _redo_near(ink, mask, contours, found, lines, kept, band)
+            lines = kept
+            contours = _blobs_without(found, lines, band)
             rects = np.array([cv2.boundingRect(c) for c in contours], np.int32).reshape(-1, 4)
     if not contours:
-        return Blobs(Detections.empty(), [], inverted)
+        return Blobs(Detections.empty(), [], ink.inverted)
     x, y, w, h = rects.T
     # Specks cannot be part of a digit; dropping them first keeps the joining step small.
-    keep = (np.maximum(w, h) >= min_h / 4) & (h < s.max_height_frac * H)
-    keep &= (x > 0) & (y > 0) & (x + w < W) & (y + h < H)
+    keep = (2 * np.maximum(w, h) >= min_h / 4) & (2 * h < s.max_height_frac * H)
+    keep &= (x > 0) & (y > 0) & (x + w < hw) & (y + h < hh)
     if sheet is not None:  # and a mark cut by the sheet's edge is the edge, or the desk
         keep &= ~_touching(contours, cv2.subtract(inside, cv2.erode(inside, np.ones((3, 3),
                                                                                  np.uint8))))
     if not keep.any():
-        return Blobs(Detections.empty(), [], inverted)
+        return Blobs(Detections.empty(), [], ink.inverted)
     contours = [c for c, k in zip(contours, keep, strict=True) if k]
     x, y, w, h = x[keep], y[keep], w[keep], h[keep]
-    boxes = np.stack([x, y, x + w, y + h], axis=1)
+    boxes = full_box(np.stack([x, y, x + w, y + h], axis=1))
     group = _join_pieces(boxes)
     order = np.argsort(group, kind="stable")
     starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
@@ -570,33 +641,31 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
         ok &= bh >= s.relative_min * np.median(bh[ok])
     boxes_out, masks, split, whole = [], [], [], []
     for i in np.flatnonzero(ok):
-        x0, y0, x1, y1 = ob[i]
-        # This blob's own ink: its outlines filled, holes given back by the mask, so ink of a
-        # neighbour that reaches into the box stays out.
-        blob = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        cv2.drawContours(blob, [contours[k] for k in members[i]], -1, 1, -1,
-                         offset=(-int(x0), -int(y0)))
-        blob = (blob & mask[y0:y1, x0:x1]).astype(bool)
-        pieces = [(0, blob, True)]
-        if bw[i] > SPLIT_ASPECT * bh[i]:
-            pieces += [(dx, m, False) for dx, m in split_touching(blob)]
-        for dx, m, is_whole in pieces:
-            ys, xs = np.nonzero(m)
-            if ys.size == 0:
-                continue
-            py0, py1, px0, px1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-            m = m[py0:py1, px0:px1]
-            ph, pw = py1 - py0, px1 - px0
-            density = ys.size / m.size
-            if ph < min_h or pw > s.max_aspect * ph or (
-                    density < s.min_density and not _thin_pen(m, ys.size)) or (
-                    pw > 0.45 * ph and density > s.max_blob_density and _is_blot(m)):
-                continue
-            boxes_out.append([x0 + dx + px0, y0 + py0, x0 + dx + px1, y0 + py1])
-            masks.append(m.view(np.uint8) * 255)
-            split.append(i if len(pieces) > 1 else -1)
-            whole.append(is_whole)
+        x0, y0 = int(ob[i, 0]), int(ob[i, 1])
+        region = _blob_ink(gray, ink, lines, band, [contours[k] for k in members[i]],
+                           (x0, y0, int(ob[i, 2]), int(ob[i, 3])))
+        for ox, oy, blob in _regroup(region, min_h):
+            h_, w_ = blob.shape
+            pieces = [(0, blob, True)]
+            if w_ > SPLIT_ASPECT * h_:
+                pieces += [(dx, m, False) for dx, m in split_touching(blob)]
+            group = len(boxes_out) if len(pieces) > 1 else -1
+            for dx, m, is_whole in pieces:
+                px0, py0, pw, ph = cv2.boundingRect(m)
+                if ph < min_h or pw > s.max_aspect * ph:
+                    continue
+                m = m[py0:py0 + ph, px0:px0 + pw]
+                n_ink = cv2.countNonZero(m)
+                density = n_ink / m.size
+                if (density < s.min_density and not _thin_pen(m, n_ink)) or (
+                        pw > 0.45 * ph and density > s.max_blob_density and _is_blot(m > 0)):
+                    continue
+                bx, by = x0 + ox + dx + px0, y0 + oy + py0
+                boxes_out.append([bx, by, bx + pw, by + ph])
+                masks.append(m)
+                split.append(group)
+                whole.append(is_whole)
     if not boxes_out:
-        return Blobs(Detections.empty(), [], inverted)
-    return Blobs(Detections(np.array(boxes_out, np.int32)), masks, inverted,
+        return Blobs(Detections.empty(), [], ink.inverted)
+    return Blobs(Detections(np.array(boxes_out, np.int32)), masks, ink.inverted,
                  np.array(split, np.int64), np.array(whole, bool))

@@ -270,3 +270,40 @@ def test_a_large_thin_pen_four_is_one_mark():
     det = detect(img).detections
     whole = det.xyxy[:, 2] - det.xyxy[:, 0] > 200
     assert whole.any()  # offered as one mark (sparse, but a thin pen's strokes are)
+
+
+@pytest.mark.parametrize("gap", [2, 3, 5])
+def test_digits_written_a_few_pixels_apart_stay_apart(gap):
+    # Blobs are found at half size, where a gap this narrow may close: the full-size ink
+    # decides, as it would at full size.
+    img = np.full((200, 300), 230, np.uint8)
+    cv2.line(img, (100, 60), (100, 130), 20, 3)  # a 1, its ink in columns 98-102 ...
+    cv2.ellipse(img, (122 + gap, 95), (17, 34), 0, 0, 360, 20, 3)  # ... then a 0
+    start = 103 + gap  # where the 0's ink begins: `gap` columns of paper between them
+    assert img[:, start].min() < 100 and img[:, 103:start].min() == 230
+    det = detect(img).detections
+    assert len(det) == 2, det.xyxy
+    left, right = sorted(det.xyxy.tolist())
+    assert left[2] == 103 and right[0] == start
+
+
+def test_a_one_pixel_stroke_is_found_and_its_crop_keeps_full_size_detail():
+    img = np.full((240, 320), 235, np.uint8)
+    pts = np.array([[140, 80], [180, 80], [155, 150]], np.int32)  # a 7 in a one-pixel pen
+    cv2.polylines(img, [pts], False, 60, 1)
+    det = detect(img).detections
+    assert len(det) == 1
+    mask = det.data["mask"][0]
+    assert mask.shape == (71, 41)  # the 7's own extent, to the pixel
+    assert (mask > 0).sum(axis=1).max() >= 35  # the bar is whole ...
+    assert np.median((mask[5:-5] > 0).sum(axis=1)) <= 3  # ... and the stem one stroke thin
+
+
+def test_marks_that_only_the_halving_joins_come_apart():
+    # A 1 and, below and right of it, another: at full size their nearest pixels are two
+    # columns apart; at half size those pixels fall in neighbouring blocks of one row.
+    img = np.full((220, 200), 230, np.uint8)
+    img[40:100, 90:94] = 20
+    img[100:160, 96:100] = 20
+    det = detect(img).detections
+    assert sorted(det.xyxy.tolist()) == [[90, 40, 94, 100], [96, 100, 100, 160]]
