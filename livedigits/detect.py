@@ -258,8 +258,10 @@ def line_mask(faint: np.ndarray, strong: np.ndarray) -> tuple[np.ndarray, np.nda
     length = max(20, hw // 8)
     if hw > length:
         thick = cv2.dilate(marks, np.ones((max(7, length // 11), 1), np.uint8))  # 5 degrees
-        runs = cv2.morphologyEx(thick, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
-        ruled = cv2.bitwise_and(runs, marks)  # the marks themselves, not the thickened band
+        # A run that long needs a row holding that much: most pages of writing have none.
+        if cv2.reduce(thick, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).max() >= 255 * length:
+            runs = cv2.morphologyEx(thick, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
+            ruled = cv2.bitwise_and(runs, marks)  # the marks, not the thickened band
     margin = np.zeros_like(marks)
     if hh >= 40:
         # On `half`, not `marks`: the edge of the sheet against a dark desk is a solid band.
