@@ -20,6 +20,7 @@ ORANGE = (0, 160, 255)
 WHITE = (255, 255, 255)
 BLACK = (0, 0, 0)
 GREY = (170, 170, 170)
+SHEET = (255, 160, 0)  # the outline of the sheet read: a light blue, apart from the labels
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive), pixels
@@ -233,6 +234,14 @@ def crops_strip(det: Detections, width: int, scale: float = 1.0) -> np.ndarray:
     return strip
 
 
+def draw_sheet(scene: np.ndarray, outline: np.ndarray | None) -> None:
+    """Outline the sheet that was read (in place): what the detector took for the paper when
+    it lies on a desk, a door or a hand; nothing outside it is read."""
+    if outline is not None and len(outline) >= 3:
+        cv2.polylines(scene, [np.round(outline).astype(np.int32).reshape(-1, 1, 2)], True,
+                      SHEET, _thick(_scale(scene)), cv2.LINE_AA)
+
+
 def draw_crops(scene: np.ndarray, det: Detections) -> np.ndarray:
     """The scene over a strip of each row's crop (`data["crop"]`), what the model saw (a new,
     taller image)."""
@@ -352,5 +361,6 @@ def annotate(scene: np.ndarray, result: FrameResult, fps: float | None = None,
     if overlay:
         draw_overlay(scene, fps, stages, extra)
     if show_crops:
+        draw_sheet(scene, result.sheet)
         scene = draw_crops(scene, result.raw if result.raw is not None else Detections.empty())
     return scene

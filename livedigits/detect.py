@@ -66,6 +66,7 @@ class Blobs:
     inverted: bool
     split: InitVar[np.ndarray | None] = None
     whole: InitVar[np.ndarray | None] = None
+    sheet: np.ndarray | None = None  # the sheet's outline (full-size pixels), if one was found
 
     def __post_init__(self, masks: list[np.ndarray], split: np.ndarray | None,
                       whole: np.ndarray | None) -> None:
@@ -516,10 +517,10 @@ def full_box(half_xyxy: np.ndarray) -> np.ndarray:
 
 def _blob_ink(gray: np.ndarray, ink: Ink, lines: np.ndarray, band: int, outline: list,
               box: tuple[int, int, int, int]) -> np.ndarray:
-    """A blob's own ink at full size (uint8, 255 = ink), inside its box (x0, y0, x1, y1 from `full_box`,
-    away from the frame's edge): the grey thresholded again at full size, less the lines,
-    closed over pinholes, and only where the blob's half-size `outline` (its contours,
-    filled) lies, so ink of a neighbour that reaches into the box stays out."""
+    """A blob's own ink at full size (uint8, 255 = ink) inside its box (x0, y0, x1, y1 from
+    `full_box`): the grey thresholded again at full size, less the lines, closed over
+    pinholes, and only where the blob's half-size `outline` (its contours, filled) lies, so
+    ink of a neighbour that reaches into the box stays out."""
     # Worked out one half pixel wider on each side where the frame allows, so that the
     # closing below never takes the box's edge for ink; cut back to the box at the end.
     H, W = gray.shape
@@ -601,6 +602,7 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
         inside = sheet_mask(sheet, (hw, hh), WORK_SCALE / 2)
         found, faint = cv2.bitwise_and(found, inside), cv2.bitwise_and(faint, inside)
         strong = cv2.bitwise_and(strong, inside)
+    outline = None if sheet is None else sheet * WORK_SCALE + WORK_SCALE / 2
     lines, unbroken, band = line_mask(faint, strong)
     contours = _blobs_without(found, lines, band)
     min_h = max(s.min_height, s.min_height_frac * H)
@@ -618,7 +620,7 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
             contours = _blobs_without(found, lines, band)
             rects = np.array([cv2.boundingRect(c) for c in contours], np.int32).reshape(-1, 4)
     if not contours:
-        return Blobs(Detections.empty(), [], ink.inverted)
+        return Blobs(Detections.empty(), [], ink.inverted, sheet=outline)
     x, y, w, h = rects.T
     # Specks cannot be part of a digit; dropping them first keeps the joining step small.
     keep = (2 * np.maximum(w, h) >= min_h / 4) & (2 * h < s.max_height_frac * H)
@@ -627,7 +629,7 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
         keep &= ~_touching(contours, cv2.subtract(inside, cv2.erode(inside, np.ones((3, 3),
                                                                                  np.uint8))))
     if not keep.any():
-        return Blobs(Detections.empty(), [], ink.inverted)
+        return Blobs(Detections.empty(), [], ink.inverted, sheet=outline)
     contours = [c for c, k in zip(contours, keep, strict=True) if k]
     x, y, w, h = x[keep], y[keep], w[keep], h[keep]
     boxes = full_box(np.stack([x, y, x + w, y + h], axis=1))
@@ -641,7 +643,10 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
     ok = (bh >= min_h) & (bw <= MAX_RUN * bh)
     if ok.sum() >= 3:  # with a few digits in view, what is far smaller than them is noise
         ok &= bh >= s.relative_min * np.median(bh[ok])
-    boxes_out, masks, split, whole = [], [], [], []
+    boxes_out: list[list[int]] = []
+    masks: list[np.ndarray] = []
+    split: list[int] = []
+    whole: list[bool] = []
     for i in np.flatnonzero(ok):
         x0, y0 = int(ob[i, 0]), int(ob[i, 1])
         region = _blob_ink(gray, ink, lines, band, [contours[k] for k in members[i]],
@@ -651,7 +656,7 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
             pieces = [(0, blob, True)]
             if w_ > SPLIT_ASPECT * h_:
                 pieces += [(dx, m, False) for dx, m in split_touching(blob)]
-            group = len(boxes_out) if len(pieces) > 1 else -1
+            pair = len(boxes_out) if len(pieces) > 1 else -1
             for dx, m, is_whole in pieces:
                 px0, py0, pw, ph = cv2.boundingRect(m)
                 if ph < min_h or pw > s.max_aspect * ph:
@@ -665,9 +670,9 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
                 bx, by = x0 + ox + dx + px0, y0 + oy + py0
                 boxes_out.append([bx, by, bx + pw, by + ph])
                 masks.append(m)
-                split.append(group)
+                split.append(pair)
                 whole.append(is_whole)
     if not boxes_out:
-        return Blobs(Detections.empty(), [], ink.inverted)
+        return Blobs(Detections.empty(), [], ink.inverted, sheet=outline)
     return Blobs(Detections(np.array(boxes_out, np.int32)), masks, ink.inverted,
-                 np.array(split, np.int64), np.array(whole, bool))
+                 np.array(split, np.int64), np.array(whole, bool), outline)

@@ -50,6 +50,7 @@ class Prepared:
 
     detections: Detections
     ms: dict[str, float]
+    sheet: np.ndarray | None = None  # the sheet's outline, when the paper lies on a surround
 
 
 def detect_scaled(image: np.ndarray, settings: DetectorSettings, max_side: int) -> Blobs:
@@ -68,6 +69,8 @@ def detect_scaled(image: np.ndarray, settings: DetectorSettings, max_side: int) 
     xyxy = np.round(blobs.detections.xyxy / scale)
     blobs.detections = blobs.detections.replace(
         xyxy=np.clip(xyxy, 0, [w, h, w, h]).astype(np.int32))
+    if blobs.sheet is not None:
+        blobs.sheet = blobs.sheet / scale
     return blobs
 
 
@@ -113,11 +116,12 @@ class Pipeline:
         """The stateless half: find the blobs and their rows' tilt. Safe to run on another
         thread, one frame ahead of `finish`, so a video's frames overlap."""
         t0 = time.perf_counter()
-        det = detect_scaled(image, self.settings.detector, self.settings.max_side).detections
+        blobs = detect_scaled(image, self.settings.detector, self.settings.max_side)
         t1 = time.perf_counter()
-        det = det.with_data(angle=line_angles(det))
+        det = blobs.detections.with_data(angle=line_angles(blobs.detections))
         t2 = time.perf_counter()
-        return Prepared(det, {"detect": (t1 - t0) * 1e3, "preprocess": (t2 - t1) * 1e3})
+        return Prepared(det, {"detect": (t1 - t0) * 1e3, "preprocess": (t2 - t1) * 1e3},
+                        blobs.sheet)
 
     def finish(self, prepared: Prepared, index: int = 0, t: float = 0.0) -> FrameResult:
         """The stateful half, in frame order: plan which blobs to read (settled tracks need
@@ -160,7 +164,7 @@ class Pipeline:
         ms = dict(prepared.ms, infer=(t3 - t2) * 1e3, track=(t4 - t3 + tp - t1) * 1e3,
                   numbers=(t5 - t4) * 1e3)
         ms["preprocess"] += (t2 - tp) * 1e3
-        return FrameResult(index, t, tracked, numbers, raw, ms)
+        return FrameResult(index, t, tracked, numbers, raw, ms, prepared.sheet)
 
     def _plan(self, xyxy: np.ndarray, split: np.ndarray, whole: np.ndarray, budget: int,
               digit: np.ndarray, confidence: np.ndarray) -> np.ndarray:

@@ -113,6 +113,20 @@ def test_crops_go_in_a_strip_below_the_frame_and_hide_nothing():
     assert (strip == 255).sum() >= len(det) * 56 * 56  # every crop, at twice its size
 
 
+def test_the_sheet_read_is_outlined_with_the_crops_only():
+    det, numbers = close_numbers(n_numbers=1)
+    outline = np.array([[100.0, 100.0], [500.0, 110.0], [480.0, 400.0], [90.0, 380.0]])
+    frame = np.full((480, 640, 3), 40, np.uint8)
+    result = FrameResult(0, 0.0, det, numbers, raw=det, sheet=outline)
+    plain = annotate(frame.copy(), result, overlay=False)
+    shown = annotate(frame.copy(), result, overlay=False, show_crops=True)[:480]
+    changed = np.any(shown != plain, axis=2)
+    assert changed[300, 80:100].any() and changed[105, 300]  # on the left and top edges
+    assert not changed[250, 300] and not changed[20, 20]  # not inside, not far outside
+    assert np.array_equal(annotate(frame.copy(), FrameResult(0, 0.0, det, numbers, raw=det),
+                                   overlay=False, show_crops=True)[:480], plain)
+
+
 def test_the_crops_strip_keeps_one_height_however_many_crops():
     det, _ = close_numbers(n_numbers=10, digits=5)
     det = det.with_data(crop=np.full((len(det), 28, 28), 255, np.uint8))

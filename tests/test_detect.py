@@ -200,12 +200,18 @@ def test_a_sheet_on_a_dark_textured_desk_is_found_and_read_alone():
     assert sheet is not None
     outline = sheet.astype(np.float64) * 8
     assert cv2.contourArea(outline.astype(np.float32)) > 0.7 * cv2.contourArea(corners)
-    det = detect(img).detections
+    blobs = detect(img)
+    det = blobs.detections
     assert len(det) == 3 and (det.xyxy[:, 0] > 250).all() and (det.xyxy[:, 2] < 600).all()
+    assert blobs.sheet is not None  # reported in full-size pixels, for `--show-crops`
+    inside = [cv2.pointPolygonTest(corners.reshape(-1, 1, 2).astype(np.float32),
+                                   (float(x), float(y)), True) for x, y in blobs.sheet]
+    assert min(inside) > 0 and max(inside) < 24  # just inside its edge (3 px at 1/8 size)
 
 
 def test_the_desk_alone_and_paper_with_vignetting_have_no_sheet():
     assert find_sheet(shrink(_textured_desk((480, 640)))) is None
+    assert detect(_textured_desk((480, 640))).sheet is None
     h, w = 480, 640
     yy, xx = np.mgrid[:h, :w]
     vignette = 1 - 0.25 * (((xx - w / 2) / w) ** 2 + ((yy - h / 2) / h) ** 2) * 2  # 0.75
