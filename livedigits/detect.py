@@ -197,8 +197,8 @@ def _is_light_ink(small: np.ndarray, bg_small: np.ndarray, s: DetectorSettings) 
 @dataclass(frozen=True)
 class Ink:
     """A frame's ink at half size (255 = set): the ink itself, faint marks (for finding
-    ruled lines) and strong ink (pen strokes a ruling must not erase); the grey level past
-    which a pixel is ink (to cut a blob's ink again at full size); and whether the ink is
+    ruled lines) and strong ink (pen strokes a ruling must not erase); at full size, the grey
+    level past which a pixel is ink (to cut a blob's ink again there); and whether the ink is
     lighter than its background (chalk on a board)."""
 
     ink: np.ndarray
@@ -213,7 +213,8 @@ def ink_mask(gray: np.ndarray, settings: DetectorSettings, small: np.ndarray | N
     """The frame's ink, faint and strong marks at half size (see `Ink`).
 
     The thresholds are worked out on the small background and scaled up as level maps; the
-    full-size frame is touched once, to take the most ink-like pixel of each 2x2 block.
+    full-size frame is touched once, to take the most ink-like pixel of each 2x2 block (and
+    the level map is made at full size once, for the blobs' boxes to be cut from).
     """
     s = settings
     small, bg_small = background(gray, small, sheet)
@@ -228,13 +229,14 @@ def ink_mask(gray: np.ndarray, settings: DetectorSettings, small: np.ndarray | N
     pooled = cv2.resize((cv2.dilate if inv else cv2.erode)(gray, np.ones((2, 2), np.uint8)),
                         half, interpolation=cv2.INTER_NEAREST)
 
-    def level(contrast: float, floor: int) -> np.ndarray:
-        return cv2.resize(_level(bg_small, contrast, floor, inv), half,
+    def level(contrast: float, floor: int, size: tuple[int, int] = half) -> np.ndarray:
+        return cv2.resize(_level(bg_small, contrast, floor, inv), size,
                           interpolation=cv2.INTER_LINEAR)
 
-    at = level(s.contrast, s.min_diff)
-    return Ink(_past(pooled, at, inv), _past(pooled, level(s.contrast / 2, s.min_diff // 2), inv),
-               _past(pooled, level(s.contrast * 2, s.min_diff * 2), inv), at, bool(inv))
+    return Ink(_past(pooled, level(s.contrast, s.min_diff), inv),
+               _past(pooled, level(s.contrast / 2, s.min_diff // 2), inv),
+               _past(pooled, level(s.contrast * 2, s.min_diff * 2), inv),
+               level(s.contrast, s.min_diff, (w, h)), bool(inv))
 
 
 def line_mask(faint: np.ndarray, strong: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -515,12 +517,12 @@ def full_box(half_xyxy: np.ndarray) -> np.ndarray:
     return 2 * np.asarray(half_xyxy) - 1
 
 
-def _blob_ink(gray: np.ndarray, ink: Ink, lines: np.ndarray, band: int, outline: list,
+def _blob_ink(gray: np.ndarray, ink: Ink, lines: np.ndarray, band: int, outline: list | None,
               box: tuple[int, int, int, int]) -> np.ndarray:
     """A blob's own ink at full size (uint8, 255 = ink) inside its box (x0, y0, x1, y1 from
     `full_box`): the grey thresholded again at full size, less the lines, closed over
     pinholes, and only where the blob's half-size `outline` (its contours, filled) lies, so
-    ink of a neighbour that reaches into the box stays out."""
+    ink of a neighbour that reaches into the box stays out (None: nothing else reaches in)."""
     # Worked out one half pixel wider on each side where the frame allows, so that the
     # closing below never takes the box's edge for ink; cut back to the box at the end.
     H, W = gray.shape
@@ -536,20 +538,33 @@ def _blob_ink(gray: np.ndarray, ink: Ink, lines: np.ndarray, band: int, outline:
         big = cv2.resize(sub, (2 * sub.shape[1], 2 * sub.shape[0]), interpolation=how)
         return big[oy:oy + y1 - y0, ox:ox + x1 - x0]
 
-    full = _past(gray[y0:y1, x0:x1], up(ink.level[hy:hy1, hx:hx1], cv2.INTER_LINEAR),
-                 ink.inverted)
+    full = _past(gray[y0:y1, x0:x1], ink.level[y0:y1, x0:x1], ink.inverted)
     sub_lines = lines[hy:hy1, hx:hx1]
     if sub_lines.any():
         cut = up(sub_lines)
         kept = cv2.subtract(full, cut)
         full = _bridge(kept, full, cut, 2 * band + 5) if band else kept
     full = cv2.morphologyEx(full, cv2.MORPH_CLOSE, SQUARE)
+    if outline is None:
+        return full[box[1] - y0:box[3] - y0, box[0] - x0:box[2] - x0]
     own = np.zeros((hy1 - hy, hx1 - hx), np.uint8)
     cv2.drawContours(own, outline, -1, 255, -1, offset=(-hx, -hy))
     # Grown by a pixel: the full-size threshold may reach a little past the half-size one.
     own = cv2.dilate(up(own), SQUARE)
     out = cv2.bitwise_and(full, own)
     return out[box[1] - y0:box[3] - y0, box[0] - x0:box[2] - x0]
+
+
+def _alone(boxes: np.ndarray, members: list[np.ndarray], rects: np.ndarray) -> np.ndarray:
+    """For each blob (full-size `boxes`, made of the half-size marks `members` indexes in
+    `rects`, x y w h), whether no other mark reaches into its box, one half pixel wider on
+    each side (as `_blob_ink` works it out): then its box holds only its own ink."""
+    half = (np.asarray(boxes, np.int64) + 1) // 2
+    x0, y0, x1, y1 = (half[:, 0] - 1)[:, None], (half[:, 1] - 1)[:, None], \
+        (half[:, 2] + 1)[:, None], (half[:, 3] + 1)[:, None]
+    rx, ry, rw, rh = (rects[:, k][None] for k in range(4))
+    inside = (rx < x1) & (rx + rw > x0) & (ry < y1) & (ry + rh > y0)
+    return inside.sum(axis=1) == np.array([len(m) for m in members])
 
 
 def _regroup(region: np.ndarray, min_h: float) -> list[tuple[int, int, np.ndarray]]:
@@ -621,6 +636,7 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
             rects = np.array([cv2.boundingRect(c) for c in contours], np.int32).reshape(-1, 4)
     if not contours:
         return Blobs(Detections.empty(), [], ink.inverted, sheet=outline)
+    every = rects  # every mark, specks too: what may reach into a digit's box
     x, y, w, h = rects.T
     # Specks cannot be part of a digit; dropping them first keeps the joining step small.
     keep = (2 * np.maximum(w, h) >= min_h / 4) & (2 * h < s.max_height_frac * H)
@@ -643,13 +659,15 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
     ok = (bh >= min_h) & (bw <= MAX_RUN * bh)
     if ok.sum() >= 3:  # with a few digits in view, what is far smaller than them is noise
         ok &= bh >= s.relative_min * np.median(bh[ok])
+    alone = _alone(ob, [np.flatnonzero(keep)[m] for m in members], every)
     boxes_out: list[list[int]] = []
     masks: list[np.ndarray] = []
     split: list[int] = []
     whole: list[bool] = []
     for i in np.flatnonzero(ok):
         x0, y0 = int(ob[i, 0]), int(ob[i, 1])
-        region = _blob_ink(gray, ink, lines, band, [contours[k] for k in members[i]],
+        region = _blob_ink(gray, ink, lines, band,
+                           None if alone[i] else [contours[k] for k in members[i]],
                            (x0, y0, int(ob[i, 2]), int(ob[i, 3])))
         for ox, oy, blob in _regroup(region, min_h):
             h_, w_ = blob.shape
