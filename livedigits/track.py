@@ -27,6 +27,7 @@ MAX_CENTRE_DIST = 0.75  # no-overlap fallback: centre moved less than this many 
 MAX_SIZE_RATIO = 2.0  # no-overlap fallback: box size within this factor of the track's
 SETTLE_READINGS = 5  # a track is settled when its last this many readings agree ...
 SETTLE_CONFIDENCE = 0.95  # ... each at least this confident
+SKIP_IOU = 0.5  # a settled track's reading stands for a box only if it overlaps its own this much
 
 
 @dataclass
@@ -157,17 +158,19 @@ class Tracker:
     def plan(self, xyxy: np.ndarray, budget: int, eligible: np.ndarray | None = None) -> Plan:
         """Which of this frame's boxes the model must read, before it reads any.
 
-        An `eligible` box (default: all) matched to a settled confirmed track need not be
-        read: of those, the `budget` unread longest are re-read (in turn, so each is checked
-        every few frames); every other box is read. The tracks are not changed: `update` does
-        that once the frame is read.
+        An `eligible` box (default: all) matched to a settled confirmed track, and still
+        shaped like it (IoU >= SKIP_IOU with where the track should be: not a blob that merged
+        it with a neighbour or lost half of it), need not be read: of those, the `budget`
+        unread longest are re-read (in turn, so each is checked every few frames); every other
+        box is read. The tracks are not changed: `update` does that once the frame is read.
         """
         n = len(xyxy)
         out = Plan(np.ones(n, bool), np.zeros(n, np.int64), np.zeros(n, np.float32), 0)
         rows = np.arange(n) if eligible is None else np.flatnonzero(eligible)
         boxes = np.nan_to_num(np.asarray(xyxy, np.float64).reshape(-1, 4)[rows])
         settled = [(self._tracks[ti], int(rows[di])) for ti, di in self._match(boxes)
-                   if self._tracks[ti].hits >= self.min_hits and self._tracks[ti].settled()]
+                   if self._tracks[ti].hits >= self.min_hits and self._tracks[ti].settled()
+                   and iou_matrix(self._tracks[ti].predicted(), boxes[di])[0, 0] >= SKIP_IOU]
         settled.sort(key=lambda p: -p[0].unread)  # stable: ties stay in track order
         budget = max(budget, 0)
         out.rechecks = min(budget, len(settled))

@@ -205,6 +205,22 @@ def test_plan_reads_every_box_of_an_unsettled_track():
     assert t.plan(det.xyxy, budget=0, eligible=np.zeros(4, bool)).read.all()
 
 
+def test_plan_reads_a_settled_digit_whose_box_changed_shape():
+    # A blob that merged a settled digit with part of its neighbour (or lost half of it) is
+    # not that digit any more: its track's reading does not stand for it.
+    from livedigits.track import SETTLE_READINGS
+
+    t = Tracker(min_hits=2)
+    det = _grid(4)
+    for _ in range(SETTLE_READINGS):
+        t.update(det)
+    assert not t.plan(det.xyxy, budget=0).read.any()  # all settled, none read
+    merged = det.xyxy.copy()
+    merged[0, 2] = merged[0, 0] + 2.5 * (merged[0, 2] - merged[0, 0])  # 2.5x as wide
+    plan = t.plan(merged, budget=0)
+    assert plan.read.tolist() == [True, False, False, False]
+
+
 def test_an_unread_row_moves_its_track_but_adds_no_vote():
     t = Tracker(min_hits=1)
     det = _grid(1)
