@@ -138,8 +138,17 @@ def find_sheet(small: np.ndarray) -> np.ndarray | None:
 
 def sheet_mask(hull: np.ndarray, size: tuple[int, int], scale: float) -> np.ndarray:
     """The inside of a sheet outline found at 1/`scale` size, at full `size` (w, h), less a
-    margin along its edge: the edge itself and the surround's ink are not the sheet's."""
+    margin along its edge: the edge itself and the surround's ink are not the sheet's.
+
+    The outline runs inside the sheet's edge: the blur spreads the step over two pixels at
+    1/WORK_SCALE size and `find_sheet` cuts both. They are given back here, so digits
+    written close to the edge are not clipped and dropped."""
     w, h = size
+    small = np.zeros((int(hull[:, 1].max()) + 4, int(hull[:, 0].max()) + 4), np.uint8)
+    cv2.fillPoly(small, [hull.astype(np.int32)], 255)
+    grown = cv2.findContours(cv2.dilate(small, np.ones((5, 5), np.uint8)), cv2.RETR_EXTERNAL,
+                             cv2.CHAIN_APPROX_SIMPLE)[0]
+    hull = cv2.convexHull(max(grown, key=cv2.contourArea)).reshape(-1, 2)
     mask = np.zeros((h, w), np.uint8)
     cv2.fillPoly(mask, [np.round(hull * scale + scale / 2).astype(np.int32)], 255)
     m = int(0.5 * scale) | 1

@@ -209,6 +209,19 @@ def test_a_sheet_on_a_dark_textured_desk_is_found_and_read_alone():
     assert min(inside) > 0 and max(inside) < 24  # just inside its edge (3 px at 1/8 size)
 
 
+@pytest.mark.parametrize("edge", [150, 153, 157])  # the edge on and between 1/8 pixels
+def test_a_digit_written_close_to_the_sheets_edge_is_read(edge):
+    img = _textured_desk((600, 800))
+    cv2.rectangle(img, (200, edge), (600, 450), 215, -1)
+    # A 9 whose loop comes within 6 px of the sheet's top edge: not clipped, not dropped.
+    cv2.putText(img, "9", (300, edge + 6 + 45), cv2.FONT_HERSHEY_SIMPLEX, 2.2, 30, 4,
+                cv2.LINE_AA)
+    ys = np.nonzero((img[edge:450, 250:400] < 120).any(axis=1))[0] + edge
+    assert ys.min() - edge <= 7
+    det = detect(img).detections
+    assert len(det) == 1 and det.heights[0] >= ys.max() - ys.min()
+
+
 def test_the_desk_alone_and_paper_with_vignetting_have_no_sheet():
     assert find_sheet(shrink(_textured_desk((480, 640)))) is None
     assert detect(_textured_desk((480, 640))).sheet is None
