@@ -32,6 +32,7 @@ MAX_RUN = 4.5  # at most four touching digits are split; wider blobs are lines
 MIN_JOIN = 10  # pixels; side-by-side pieces join only on marks taller than 8x this
 SQUARE = np.ones((3, 3), np.uint8)  # a pixel and its eight neighbours
 PAIR = np.ones((2, 1), np.uint8)  # a pixel and the one below it
+LOOP_MIN = 0.25  # a closed loop this share of the page's digit height may be a small 0
 
 
 @dataclass(frozen=True)
@@ -576,6 +577,23 @@ def _alone(boxes: np.ndarray, members: list[np.ndarray], rects: np.ndarray) -> n
     return inside.sum(axis=1) == np.array([len(m) for m in members])
 
 
+def _loop_floor(typical: float) -> float:
+    """The least height of a closed loop kept as a small 0 among digits `typical` px tall."""
+    return max(8.0, LOOP_MIN * typical)
+
+
+def _small_loops(boxes: np.ndarray, small: np.ndarray, typical: float, ink) -> np.ndarray:
+    """Which of the `small` marks (too small to be digits by size alone) are closed loops at
+    least LOOP_MIN of the `typical` digit height (and 8 px) tall and about round: many writers
+    make a 0 a small o beside their other digits, and a speck of dirt never encloses paper.
+    `ink(i)` gives mark i's own ink."""
+    w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    loop = small & (h >= _loop_floor(typical)) & (w <= 2 * h) & (h <= 2 * w)
+    for i in np.flatnonzero(loop):
+        loop[i] = _has_hole(ink(i))
+    return loop
+
+
 def _regroup(region: np.ndarray, min_h: float) -> list[tuple[int, int, np.ndarray]]:
     """A blob found at half size, cut into the digits its full-size ink holds: its pieces
     joined as `_join_pieces` joins them (a 5's flag stays on), but two digits that only the
@@ -666,27 +684,40 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
     members = np.split(order, starts[1:])
     bw, bh = ob[:, 2] - ob[:, 0], ob[:, 3] - ob[:, 1]
     ok = (bh >= min_h) & (bw <= MAX_RUN * bh)
-    if ok.sum() >= 3:  # with a few digits in view, what is far smaller than them is noise
-        ok &= bh >= s.relative_min * np.median(bh[ok])
+    floor = np.full(len(ob), float(min_h))
+    loop = np.zeros(len(ob), bool)
     alone = _alone(ob, [np.flatnonzero(keep)[m] for m in members], every)
+
+    def own_ink(i: int) -> np.ndarray:
+        return _blob_ink(gray, ink, lines, band,
+                         None if alone[i] else [contours[k] for k in members[i]],
+                         (int(ob[i, 0]), int(ob[i, 1]), int(ob[i, 2]), int(ob[i, 3])))
+
+    if ok.sum() >= 3:  # with a few digits in view, what is far smaller than them is noise
+        typical = float(np.median(bh[ok]))
+        ok &= bh >= s.relative_min * typical
+        # (Boxes found at half size may be a pixel taller each side than the ink in them.)
+        near_floor = bh < max(min_h, s.relative_min * typical) + 2
+        loop = _small_loops(ob, near_floor & (bw <= MAX_RUN * bh), typical,
+                            lambda i: own_ink(i) > 0)
+        ok |= loop
+        floor[loop] = _loop_floor(typical)
     boxes_out: list[list[int]] = []
     masks: list[np.ndarray] = []
     split: list[int] = []
     whole: list[bool] = []
     for i in np.flatnonzero(ok):
         x0, y0 = int(ob[i, 0]), int(ob[i, 1])
-        region = _blob_ink(gray, ink, lines, band,
-                           None if alone[i] else [contours[k] for k in members[i]],
-                           (x0, y0, int(ob[i, 2]), int(ob[i, 3])))
+        region = own_ink(i)
         for ox, oy, blob in _regroup(region, min_h):
             h_, w_ = blob.shape
             pieces = [(0, blob, True)]
-            if w_ > SPLIT_ASPECT * h_:
+            if w_ > SPLIT_ASPECT * h_ and not loop[i]:  # a small o is one digit at most
                 pieces += [(dx, m, False) for dx, m in split_touching(blob)]
             pair = len(boxes_out) if len(pieces) > 1 else -1
             for dx, m, is_whole in pieces:
                 px0, py0, pw, ph = cv2.boundingRect(m)
-                if ph < min_h or pw > s.max_aspect * ph:
+                if ph < floor[i] or pw > s.max_aspect * ph:
                     continue
                 m = m[py0:py0 + ph, px0:px0 + pw]
                 n_ink = cv2.countNonZero(m)

@@ -326,3 +326,27 @@ def test_marks_that_only_the_halving_joins_come_apart():
     img[100:160, 96:100] = 20
     det = detect(img).detections
     assert sorted(det.xyxy.tolist()) == [[90, 40, 94, 100], [96, 100, 100, 160]]
+
+
+def _row_with_a_small_mark(mark):
+    """Four digits 30 px tall in a thin pen and, between them, a small mark 11 px tall."""
+    img = np.full((240, 420), 225, np.uint8)
+    for text, x in (("3", 40), ("5", 100), ("2", 230), ("8", 290)):
+        cv2.putText(img, text, (x, 140), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 30, 2, cv2.LINE_AA)
+    if mark == "o":
+        cv2.ellipse(img, (175, 136), (4, 4), 0, 0, 360, 30, 2, cv2.LINE_AA)
+    elif mark == "dot":
+        cv2.ellipse(img, (175, 136), (4, 4), 0, 0, 360, 30, -1, cv2.LINE_AA)
+    return img
+
+
+def test_a_zero_written_as_a_small_o_among_digits_is_kept():
+    det = detect(_row_with_a_small_mark("o")).detections
+    assert len(det) == 5
+    small = det[det.heights < 20]
+    assert len(small) == 1 and small.xyxy[0, 0] < 175 < small.xyxy[0, 2]
+
+
+def test_a_dot_of_the_same_size_is_still_dropped():
+    assert len(detect(_row_with_a_small_mark("dot")).detections) == 4
+    assert len(detect(_row_with_a_small_mark(None)).detections) == 4
