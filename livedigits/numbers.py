@@ -15,7 +15,8 @@ import numpy as np
 from livedigits.detections import Detections, Number
 
 LINK_GAP = 1.2  # neighbours on a line: box gap below this many digit heights (their mean)
-MAX_SIZE_RATIO = 2.0  # neighbours on a line: heights within this factor of each other
+MAX_SIZE_RATIO = 3.5  # neighbours on a line: heights within this factor of each other
+# (handwriting: a 7 or 9 with a long tail beside a 0 written as a small o)
 MAX_LINK_ANGLE = 60.0  # degrees; a steeper step goes to the line above or below
 NUMBER_GAP = 0.8  # a wider gap along a line ends a number, in the line's median digit heights
 GAP_RATIO = 2.0  # ... if it is also this many times the line's usual gap (4 digits or more)
