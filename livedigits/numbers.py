@@ -16,7 +16,8 @@ from livedigits.detections import Detections, Number
 
 LINK_GAP = 1.2  # neighbours on a line: box gap below this many digit heights (their mean)
 MAX_SIZE_RATIO = 3.5  # neighbours on a line: heights within this factor of each other
-# (handwriting: a 7 or 9 with a long tail beside a 0 written as a small o)
+# (handwriting: a 7 or 9 with a long tail beside a 0 written as a small o) ...
+TURN_SIZE_RATIO = 2.0  # ... but a crop is turned along its line only among like-sized marks
 MAX_LINK_ANGLE = 60.0  # degrees; a steeper step goes to the line above or below
 NUMBER_GAP = 0.8  # a wider gap along a line ends a number, in the line's median digit heights
 GAP_RATIO = 2.0  # ... if it is also this many times the line's usual gap (4 digits or more)
@@ -42,17 +43,17 @@ class Line:
         return len(self.members)
 
 
-def group_lines(det: Detections) -> list[Line]:
+def group_lines(det: Detections, size_ratio: float = MAX_SIZE_RATIO) -> list[Line]:
     """The written lines of a frame, in page reading order; a lone digit is a line of one.
 
     >>> d = Detections([[0, 0, 20, 40], [60, 0, 80, 40], [30, 2, 50, 42], [0, 100, 20, 140]])
     >>> [(ln.members.tolist(), round(ln.angle)) for ln in group_lines(d)]
     [([0, 2, 1], 0), ([3], 0)]
     """
-    return [line for row in page_rows(det) for line in row]
+    return [line for row in page_rows(det, size_ratio) for line in row]
 
 
-def page_rows(det: Detections) -> list[list[Line]]:
+def page_rows(det: Detections, size_ratio: float = MAX_SIZE_RATIO) -> list[list[Line]]:
     """The written lines grouped into page rows, top to bottom, each row's lines left to right.
 
     >>> d = Detections([[0, 0, 20, 40], [100, 0, 120, 40], [0, 100, 20, 140]])
@@ -61,7 +62,7 @@ def page_rows(det: Detections) -> list[list[Line]]:
     """
     if len(det) == 0:
         return []
-    nxt = _next_on_line(det)
+    nxt = _next_on_line(det, size_ratio)
     has_prev = np.zeros(len(det), bool)
     has_prev[nxt[nxt >= 0]] = True
     centers = det.centers
@@ -108,11 +109,14 @@ def _page_tilt(lines: list[Line], centers: np.ndarray, heights: np.ndarray) -> f
 def line_angles(det: Detections) -> np.ndarray:
     """Each detection's line angle in degrees (0 for a lone digit), to turn its crop upright.
 
+    Lines here link only marks of like size (TURN_SIZE_RATIO): a mark far smaller or taller
+    than its neighbours is as likely a stray one, and turning it could make it look a digit.
+
     >>> line_angles(Detections([[0, 0, 20, 40], [30, 20, 50, 60]])).round().tolist()
     [34.0, 34.0]
     """
     angles = np.zeros(len(det), np.float64)
-    for line in group_lines(det):
+    for line in group_lines(det, TURN_SIZE_RATIO):
         if len(line) >= 2:
             angles[line.members] = line.angle
     return angles
@@ -179,7 +183,7 @@ def read_text(det: Detections) -> str:
     return " ".join(n.text for n in read_numbers(det))
 
 
-def _next_on_line(det: Detections) -> np.ndarray:
+def _next_on_line(det: Detections, size_ratio: float = MAX_SIZE_RATIO) -> np.ndarray:
     """Each digit's successor on its line, or -1: the nearest digit ahead, if that one agrees.
 
     Ahead means to the right and no steeper than MAX_LINK_ANGLE. Keeping only mutual choices
@@ -196,7 +200,7 @@ def _next_on_line(det: Detections) -> np.ndarray:
     gap = np.hypot(gap_xy[..., 0], gap_xy[..., 1])  # 0 when the boxes touch or overlap
     hi, lo = np.maximum(h[:, None], h[None, :]), np.minimum(h[:, None], h[None, :])
     ok = ((dx > 0) & (np.abs(dy) <= dx * _TAN_LINK)
-          & (gap < LINK_GAP * (hi + lo) / 2) & (hi <= MAX_SIZE_RATIO * lo))
+          & (gap < LINK_GAP * (hi + lo) / 2) & (hi <= size_ratio * lo))
     cost = np.where(ok, np.hypot(dx, dy), np.inf)
     ahead, behind = cost.argmin(axis=1), cost.argmin(axis=0)
     idx = np.arange(n)

@@ -184,3 +184,13 @@ def test_any_page_partitions_into_lines_and_numbers(items):
 def test_number_spacing(name, boxes, digits, texts):
     det = Detections(boxes, digit=digits)
     assert [n.text for n in read_numbers(det)] == texts, name
+
+
+def test_a_small_o_on_a_tilted_row_is_read_in_place_but_not_turned():
+    centres = rotated_row(5, 20.0, step=50.0)
+    heights = np.array([40.0, 40.0, 14.0, 40.0, 40.0])  # the middle one a 0 written small
+    det, written = page(centres, [1, 2, 0, 3, 4], w=20, h=heights)
+    assert read_text(det) == "12034"  # one line, in order
+    angles = line_angles(det)[written]
+    assert angles[[0, 1, 3, 4]] == pytest.approx(20.0, abs=3)  # the digits are turned ...
+    assert angles[2] == 0.0  # ... the small mark, far smaller than its neighbours, is not
