@@ -32,6 +32,7 @@ MAX_RUN = 4.5  # at most four touching digits are split; wider blobs are lines
 MIN_JOIN = 10  # pixels; side-by-side pieces join only on marks taller than 8x this
 SQUARE = np.ones((3, 3), np.uint8)  # a pixel and its eight neighbours
 PAIR = np.ones((2, 1), np.uint8)  # a pixel and the one below it
+STACK_RATIO, STACK_PAGE = 2.2, 8  # with this many digits, one this many times taller is two
 LOOP_MIN = 0.25  # a closed loop this share of the page's digit height may be a small 0
 
 
@@ -435,6 +436,13 @@ def split_touching(blob: np.ndarray) -> list[tuple[int, np.ndarray]]:
     return [(a, blob[:, a:b]) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
 
 
+def split_stacked(blob: np.ndarray, rows: list[int]) -> list[tuple[int, np.ndarray]]:
+    """Cut a blob of digits one above another, joined across the printed lines between
+    them, at those lines' `rows`. Returns (y offset, mask)."""
+    cuts = [0, *sorted(r for r in rows if 0 < r < blob.shape[0]), blob.shape[0]]
+    return [(a, blob[a:b]) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
+
+
 def _thin_pen(mask: np.ndarray, ink: int) -> bool:
     """Whether a sparse blob is still writing: a large digit in a thin pen covers little of
     its box, but about as much as its strokes' width against its height would give (a
@@ -577,6 +585,20 @@ def _alone(boxes: np.ndarray, members: list[np.ndarray], rects: np.ndarray) -> n
     return inside.sum(axis=1) == np.array([len(m) for m in members])
 
 
+def _line_rows(lines: np.ndarray, box: np.ndarray) -> list[int]:
+    """The rows (full size, from the box's top) where printed lines taken out (`lines`, at
+    half size) run across the middle 60% of the box (x0, y0, x1, y1) for at least half its
+    width: one row per line, its middle."""
+    x0, y0, x1, y1 = (int(v) // 2 for v in box)
+    top = y0 + (y1 - y0) // 5
+    across = np.count_nonzero(lines[top:y1 - (y1 - y0) // 5, x0:x1], axis=1) >= 0.5 * (x1 - x0)
+    rows = np.flatnonzero(across)
+    if rows.size == 0:
+        return []
+    bands = np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1)
+    return [2 * (top + int(b.mean())) + 1 - int(box[1]) for b in bands]
+
+
 def _loop_floor(typical: float) -> float:
     """The least height of a closed loop kept as a small 0 among digits `typical` px tall."""
     return max(8.0, LOOP_MIN * typical)
@@ -687,6 +709,7 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
     floor = np.full(len(ob), float(min_h))
     loop = np.zeros(len(ob), bool)
     alone = _alone(ob, [np.flatnonzero(keep)[m] for m in members], every)
+    across: dict[int, list[int]] = {}  # marks far taller than the page's digits: line rows
 
     def own_ink(i: int) -> np.ndarray:
         return _blob_ink(gray, ink, lines, band,
@@ -702,6 +725,11 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
                             lambda i: own_ink(i) > 0)
         ok |= loop
         floor[loop] = _loop_floor(typical)
+        # On a page of digits, a mark far taller than all the others that a printed line
+        # crosses is digits one above the other, joined across the line (a sudoku's cells).
+        if ok.sum() >= STACK_PAGE and cv2.countNonZero(lines):
+            for i in np.flatnonzero(ok & (bh > STACK_RATIO * typical)):
+                across[i] = _line_rows(lines, ob[i])
     boxes_out: list[list[int]] = []
     masks: list[np.ndarray] = []
     split: list[int] = []
@@ -711,11 +739,14 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
         region = own_ink(i)
         for ox, oy, blob in _regroup(region, min_h):
             h_, w_ = blob.shape
-            pieces = [(0, blob, True)]
+            pieces = [(0, 0, blob, True)]
             if w_ > SPLIT_ASPECT * h_ and not loop[i]:  # a small o is one digit at most
-                pieces += [(dx, m, False) for dx, m in split_touching(blob)]
+                pieces += [(dx, 0, m, False) for dx, m in split_touching(blob)]
+            elif across.get(i):  # no digit is that tall: only the pieces are offered
+                pieces = [(0, dy, m, False) for dy, m in
+                          split_stacked(blob, [r - oy for r in across[i]])]
             pair = len(boxes_out) if len(pieces) > 1 else -1
-            for dx, m, is_whole in pieces:
+            for dx, dy, m, is_whole in pieces:
                 px0, py0, pw, ph = cv2.boundingRect(m)
                 if ph < floor[i] or pw > s.max_aspect * ph:
                     continue
@@ -725,7 +756,7 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
                 if (density < s.min_density and not _thin_pen(m, n_ink)) or (
                         pw > 0.45 * ph and density > s.max_blob_density and _is_blot(m > 0)):
                     continue
-                bx, by = x0 + ox + dx + px0, y0 + oy + py0
+                bx, by = x0 + ox + dx + px0, y0 + oy + dy + py0
                 boxes_out.append([bx, by, bx + pw, by + ph])
                 masks.append(m)
                 split.append(pair)

@@ -350,3 +350,23 @@ def test_a_zero_written_as_a_small_o_among_digits_is_kept():
 def test_a_dot_of_the_same_size_is_still_dropped():
     assert len(detect(_row_with_a_small_mark("dot")).detections) == 4
     assert len(detect(_row_with_a_small_mark(None)).detections) == 4
+
+
+def test_digits_in_cells_one_above_the_other_joined_across_the_line_are_cut_apart():
+    img = _grid()
+    for r, c in [(1, 1), (2, 4), (5, 2), (7, 7), (4, 6), (6, 1), (8, 3), (1, 7), (6, 5)]:
+        cv2.putText(img, str(r), (c * 60 + 14, r * 60 + 48), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 30,
+                    4, cv2.LINE_AA)
+    # a handwritten 7 whose stem runs onto the line below its cell, and a 1 below it that
+    # starts on that line: the stroke bridged across the line joins them
+    x, y = 3 * 60, 2 * 60
+    cv2.line(img, (x + 18, y + 14), (x + 42, y + 14), 30, 4)
+    cv2.line(img, (x + 42, y + 14), (x + 30, y + 60), 30, 4)
+    cv2.line(img, (x + 30, y + 60), (x + 30, y + 106), 30, 4)
+    img = cv2.copyMakeBorder(img, 30, 30, 30, 30, cv2.BORDER_CONSTANT, value=225)
+    det = detect(img).detections
+    assert len(det) == 11 and (det.heights < 60).all()  # two marks, one per cell
+    column = det[(det.xyxy[:, 0] < 30 + x + 45) & (det.xyxy[:, 2] > 30 + x + 15)
+                 & (det.xyxy[:, 3] < 30 + y + 130)]
+    assert len(column) == 2  # the 7 above the line, the 1 below it
+    assert sorted(column.xyxy[:, 1]) == pytest.approx([30 + y + 12, 30 + y + 60], abs=4)
