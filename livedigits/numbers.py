@@ -77,33 +77,37 @@ def page_rows(det: Detections, size_ratio: float = MAX_SIZE_RATIO) -> list[list[
             lines.append(_fit_line(centers, np.array(chain, np.int64)))
     tilt = _page_tilt(lines, centers, det.heights)
     if tilt == 0.0:
-        return _page_order(det.xyxy, centers, lines)
+        return _page_order(det.xyxy, centers, lines, 0.0)
     # A page held at an angle: sort its rows in the page's own frame, not the image's.
     t = np.radians(tilt)
     turned = centers @ np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
     half = (det.xyxy[:, 2:] - det.xyxy[:, :2]) / 2.0
-    return _page_order(np.c_[turned - half, turned + half], turned, lines)
+    return _page_order(np.c_[turned - half, turned + half], turned, lines, tilt)
 
 
 def _page_tilt(lines: list[Line], centers: np.ndarray, heights: np.ndarray) -> float:
     """The angle (degrees) most digits' lines keep, from straight lines of four digits or
     more within 45 degrees of level; 0 when there are none or the page is within PAGE_TILT
     degrees of level."""
-    long = []
-    for ln in lines:
-        if len(ln) < 4 or abs(ln.angle) > 45.0:
-            continue
-        t = np.radians(ln.angle)
-        c = centers[ln.members]
-        across = (c - c.mean(axis=0)) @ np.array([-np.sin(t), np.cos(t)])
-        h = np.sort(heights[ln.members])
-        if np.abs(across).max() <= 0.35 * h[len(h) // 2]:
-            long.append(ln)
+    long = [ln for ln in lines if abs(ln.angle) <= 45.0 and _is_long(ln, centers, heights)]
     if not long:
         return 0.0
     angles = np.sort(np.repeat([ln.angle for ln in long], [len(ln) for ln in long]))
     tilt = float(angles[len(angles) // 2])
     return tilt if abs(tilt) >= PAGE_TILT else 0.0
+
+
+def _is_long(line: Line, centers: np.ndarray, heights: np.ndarray, tilt: float = 0.0) -> bool:
+    """Whether a line is four digits or more whose centres keep to its fitted direction
+    (within about a third of a digit's height): one whose slope can be trusted. `centers`
+    may be in a frame turned by `tilt` degrees."""
+    if len(line) < 4:
+        return False
+    t = np.radians(line.angle - tilt)
+    c = centers[line.members]
+    across = (c - c.mean(axis=0)) @ np.array([-np.sin(t), np.cos(t)])
+    h = np.sort(heights[line.members])
+    return bool(np.abs(across).max() <= 0.35 * h[len(h) // 2])
 
 
 def line_angles(det: Detections) -> np.ndarray:
@@ -260,31 +264,40 @@ def _off_baseline(c: np.ndarray, height: float) -> np.ndarray:
     return across > BASELINE_SHIFT * height
 
 
-def _page_order(xyxy: np.ndarray, centers: np.ndarray, lines: list[Line]) -> list[list[Line]]:
-    """Lines sorted into page rows (overlapping vertical extent) top to bottom, each left to right.
+def _page_order(xyxy: np.ndarray, centers: np.ndarray, lines: list[Line],
+                tilt: float) -> list[list[Line]]:
+    """Lines sorted into page rows top to bottom, each left to right. `xyxy` and `centers`
+    are in a frame turned by `tilt` degrees.
 
-    Each row is anchored on its topmost line, so a long run of lines cannot chain down the page.
+    Two lines share a row when, where they meet (the middle of the stretch both cover, or
+    of the gap between them), their centre lines are as close as boxes overlapping by
+    ROW_OVERLAP of the shorter would be. A long straight line keeps its own slope, so rows
+    of a grid in perspective, each sloping its own way, stay apart; other lines count as
+    level. Each row is anchored on its topmost line, so lines cannot chain down the page.
     """
     if len(lines) < 2:
         return [lines] if lines else []
-    label = np.empty(len(xyxy), np.int64)
-    for k, ln in enumerate(lines):
-        label[ln.members] = k
     b = xyxy.astype(np.float64)
-    top, bottom, left = (np.full(len(lines), fill) for fill in (np.inf, -np.inf, np.inf))
-    np.minimum.at(top, label, b[:, 1])
-    np.maximum.at(bottom, label, b[:, 3])
-    np.minimum.at(left, label, b[:, 0])
-    mid_y = np.bincount(label, centers[:, 1]) / np.bincount(label)
-    tops, bottoms, lefts = top.tolist(), bottom.tolist(), left.tolist()
+    heights = b[:, 3] - b[:, 1]
+    x0, x1, mid_x, mid_y, slope, height = (np.zeros(len(lines)) for _ in range(6))
+    for k, ln in enumerate(lines):
+        m = ln.members
+        x0[k], x1[k] = b[m, 0].min(), b[m, 2].max()
+        mid_x[k], mid_y[k] = centers[m].mean(axis=0)
+        if _is_long(ln, centers, heights, tilt):
+            slope[k] = np.tan(np.radians(ln.angle - tilt))
+        height[k] = np.median(heights[m])
+
+    def same_row(i: int, a: int) -> bool:
+        x = (max(x0[i], x0[a]) + min(x1[i], x1[a])) / 2
+        dy = abs(mid_y[i] + slope[i] * (x - mid_x[i]) - mid_y[a] - slope[a] * (x - mid_x[a]))
+        hi, ha = height[i], height[a]
+        return bool(dy <= (hi + ha) / 2 - ROW_OVERLAP * min(hi, ha))
+
     rows: list[list[int]] = []
     for i in np.argsort(mid_y, kind="stable").tolist():
-        if rows:
-            a = rows[-1][0]
-            overlap = min(bottoms[i], bottoms[a]) - max(tops[i], tops[a])
-            shorter = max(min(bottoms[i] - tops[i], bottoms[a] - tops[a]), 1.0)
-            if overlap >= ROW_OVERLAP * shorter:
-                rows[-1].append(i)
-                continue
+        if rows and same_row(i, rows[-1][0]):
+            rows[-1].append(i)
+            continue
         rows.append([i])
-    return [[lines[i] for i in sorted(row, key=lambda k: lefts[k])] for row in rows]
+    return [[lines[i] for i in sorted(row, key=lambda k: x0[k])] for row in rows]

@@ -6,7 +6,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from livedigits.detections import Detections
-from livedigits.numbers import group_lines, line_angles, read_numbers, read_text, reading_order
+from livedigits.numbers import (
+    group_lines,
+    line_angles,
+    read_numbers,
+    read_page,
+    read_text,
+    reading_order,
+)
 
 
 def boxes_at(centres, w=20, h=40) -> np.ndarray:
@@ -194,3 +201,31 @@ def test_a_small_o_on_a_tilted_row_is_read_in_place_but_not_turned():
     angles = line_angles(det)[written]
     assert angles[[0, 1, 3, 4]] == pytest.approx(20.0, abs=3)  # the digits are turned ...
     assert angles[2] == 0.0  # ... the small mark, far smaller than its neighbours, is not
+
+
+def test_the_real_sudoku_rows_in_perspective_stay_apart():
+    # boxes the detector finds on the last four rows of ../shared/realworld's sudoku photo
+    # (01_03_iphone_14_1.jpg), a digit each: the rows slope up to the right, the last one has
+    # gaps, and the end of each row reaches as high as the middle of the row above
+    rows = [
+        [([687, 1746, 794, 1907], 6), ([1185, 1699, 1379, 1943], 9), ([1462, 1661, 1613, 1875], 5),
+         ([1693, 1693, 1867, 1911], 4), ([1933, 1673, 2060, 1861], 1),
+         ([2157, 1669, 2262, 1853], 8), ([2381, 1693, 2458, 1818], 2),
+         ([2585, 1687, 2657, 1814], 3)],
+        [([661, 1951, 855, 2206], 8), ([982, 1998, 1060, 2151], 1), ([1212, 1970, 1347, 2151], 3),
+         ([1447, 1925, 1629, 2129], 2), ([1732, 1945, 1818, 2085], 7),
+         ([1917, 1927, 2076, 2105], 4), ([2137, 1901, 2246, 2074], 5),
+         ([2347, 1863, 2492, 2064], 8), ([2578, 1907, 2653, 2030], 9)],
+        [([669, 2256, 792, 2449], 9), ([923, 2232, 1125, 2431], 2), ([1193, 2181, 1375, 2431], 4),
+         ([1498, 2210, 1570, 2351], 1), ([1724, 2183, 1806, 2322], 6),
+         ([1935, 2137, 2056, 2322], 5), ([2165, 2149, 2244, 2282], 3),
+         ([2359, 2101, 2441, 2282], 8), ([2544, 2070, 2681, 2298], 7)],
+        [([958, 2502, 1036, 2595], 1), ([1248, 2482, 1333, 2595], 5),
+         ([1490, 2453, 1577, 2595], 8), ([1683, 2393, 1804, 2595], 3),
+         ([1949, 2399, 2028, 2532], 9), ([2117, 2333, 2274, 2576], 2),
+         ([2274, 2298, 2476, 2556], 4), ([2572, 2335, 2627, 2455], 1)],
+    ]
+    boxes, digits = zip(*(cell for row in rows for cell in row), strict=True)
+    det = Detections(list(boxes), digit=list(digits))
+    assert ["".join(n.text for n in row) for row in read_page(det)] == [
+        "".join(str(d) for _, d in row) for row in rows]
