@@ -33,6 +33,7 @@ MIN_JOIN = 10  # pixels; side-by-side pieces join only on marks taller than 8x t
 SQUARE = np.ones((3, 3), np.uint8)  # a pixel and its eight neighbours
 PAIR = np.ones((2, 1), np.uint8)  # a pixel and the one below it
 STACK_RATIO, STACK_PAGE = 2.2, 8  # with this many digits, one this many times taller is two
+WHOLE_DIGIT = 0.6  # a piece this share of the page's digit height is a digit of its own
 LOOP_MIN = 0.25  # a closed loop this share of the page's digit height may be a small 0
 
 
@@ -377,12 +378,14 @@ def keep_digit_strokes(lines: np.ndarray, whole: np.ndarray, boxes: np.ndarray,
     return cv2.bitwise_and(lines, cv2.bitwise_not(back))
 
 
-def _join_pieces(boxes: np.ndarray) -> np.ndarray:
+def _join_pieces(boxes: np.ndarray, min_h: float = 0.0) -> np.ndarray:
     """Group ids that join boxes belonging to one digit (a 5's flag, a faint 7's stroke).
 
     Two pieces join when they overlap horizontally for most of the narrower one and the
     vertical gap between them is small next to their height, or when they stand side by side,
-    overlapping vertically, with a gap under a twenty-fifth of the taller one's height.
+    overlapping vertically, with a gap under a twenty-fifth of the taller one's height. Two
+    pieces that are each about as tall as the page's digits (the median of three or more
+    marks at least `min_h` tall) are two digits, never one (neighbours on a steep row).
     """
     n = len(boxes)
     group = np.arange(n)
@@ -410,6 +413,13 @@ def _join_pieces(boxes: np.ndarray) -> np.ndarray:
     oy = -gy
     short = np.minimum(h[:, None], h[None])
     link |= (ox > -0.04 * tall) & (ox <= 0) & (oy > 0.5 * short) & (tall > 8 * MIN_JOIN)
+    digits = h >= min_h
+    if min_h > 0 and digits.sum() >= 3:
+        typical = float(np.median(h[digits]))
+        whole = h >= WHOLE_DIGIT * typical
+        cy = (y0 + y1) / 2
+        apart = np.abs(cy[:, None] - cy[None]) >= 0.5 * typical  # one above the other
+        link &= ~(whole[:, None] & whole[None] & apart)
     np.fill_diagonal(link, False)
     for i, j in zip(*np.nonzero(np.triu(link)), strict=True):
         gi, gj = group[i], group[j]
@@ -698,7 +708,7 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
     contours = [c for c, k in zip(contours, keep, strict=True) if k]
     x, y, w, h = x[keep], y[keep], w[keep], h[keep]
     boxes = full_box(np.stack([x, y, x + w, y + h], axis=1))
-    group = _join_pieces(boxes)
+    group = _join_pieces(boxes, min_h)
     order = np.argsort(group, kind="stable")
     starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
     ob = np.concatenate([np.minimum.reduceat(boxes[order, :2], starts),

@@ -370,3 +370,17 @@ def test_digits_in_cells_one_above_the_other_joined_across_the_line_are_cut_apar
                  & (det.xyxy[:, 3] < 30 + y + 130)]
     assert len(column) == 2  # the 7 above the line, the 1 below it
     assert sorted(column.xyxy[:, 1]) == pytest.approx([30 + y + 12, 30 + y + 60], abs=4)
+
+
+def test_a_digit_inside_the_box_of_a_long_tailed_neighbour_stays_its_own():
+    # On a steep row the next digit sits within the box of a 9 whose tail sweeps down-left
+    # under it; their inks never touch, so they are two digits, not pieces of one.
+    img = np.full((360, 480), 225, np.uint8)
+    cv2.circle(img, (200, 150), 14, 30, 3, cv2.LINE_AA)
+    cv2.line(img, (213, 152), (130, 265), 30, 3, cv2.LINE_AA)
+    for text, x in (("8", 138), ("3", 300), ("5", 360)):
+        cv2.putText(img, text, (x, 188), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 30, 3, cv2.LINE_AA)
+    det = detect(img).detections
+    assert len(det) == 4
+    eight = det[(det.xyxy[:, 0] > 130) & (det.xyxy[:, 2] < 170)]
+    assert len(eight) == 1 and eight.heights[0] < 40
