@@ -154,7 +154,7 @@ def read_page(det: Detections, max_gap: float = NUMBER_GAP) -> list[list[Number]
     page = []
     for row in page_rows(sub):
         numbers = []
-        for line in row:
+        for line in _take_in_between(row, centers, wh[:, 1]):
             for run in _split_line(centers, wh, line, max_gap):
                 run = run.tolist()
                 x0, y0, x1, y1 = zip(*(boxes[i] for i in run), strict=True)
@@ -163,6 +163,33 @@ def read_page(det: Detections, max_gap: float = NUMBER_GAP) -> list[list[Number]
                                       [index[i] for i in run]))
         page.append(numbers)
     return page
+
+
+def _take_in_between(row: list[Line], centers: np.ndarray, heights: np.ndarray) -> list[Line]:
+    """The row's lines, each lone mark that sits on a longer line, between two of its digits,
+    taken into that line in its place: a 0 written as a small o between two tall digits is
+    too small to link to them, but it is read where it was written."""
+    long = [ln for ln in row if len(ln) >= 2]
+    if not long or len(long) == len(row):
+        return row
+    out = list(long)
+    for ln in row:
+        if len(ln) >= 2:
+            continue
+        k = int(ln.members[0])
+        for j, host in enumerate(out):
+            t = np.radians(host.angle)
+            along = (centers[host.members] - centers[k]) @ np.array([np.cos(t), np.sin(t)])
+            across = (centers[host.members] - centers[k]) @ np.array([-np.sin(t), np.cos(t)])
+            if along.min() < 0 < along.max() and np.abs(across).min() < np.median(
+                    heights[host.members]):
+                members = np.r_[host.members, k]
+                order = np.argsort(np.r_[along, 0.0], kind="stable")
+                out[j] = Line(members[order], host.angle)
+                break
+        else:
+            out.append(ln)
+    return sorted(out, key=lambda ln: float(centers[ln.members, 0].min()))
 
 
 def reading_order(det: Detections) -> np.ndarray:

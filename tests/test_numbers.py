@@ -229,3 +229,12 @@ def test_the_real_sudoku_rows_in_perspective_stay_apart():
     det = Detections(list(boxes), digit=list(digits))
     assert ["".join(n.text for n in row) for row in read_page(det)] == [
         "".join(str(d) for _, d in row) for row in rows]
+
+
+def test_a_small_o_between_two_tall_digits_is_read_in_its_place():
+    # 2.bmp's "...7906": a 9 and a 6 with long strokes, 40 and 47 px, and between them, a
+    # little raised, a 0 written as an o 10 px tall: too small to link, read in place anyway
+    boxes = [[455, 280, 471, 329], [478, 277, 490, 315], [493, 289, 504, 299],
+             [507, 265, 524, 312]]
+    det = Detections(boxes, digit=[7, 9, 0, 6])
+    assert "".join(n.text for row in read_page(det) for n in row) == "7906"
