@@ -738,13 +738,13 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
         # On a page of digits, a mark far taller than all the others that a printed line
         # crosses is digits one above the other, joined across the line (a sudoku's cells).
         if ok.sum() >= STACK_PAGE and cv2.countNonZero(lines):
-            for i in np.flatnonzero(ok & (bh > STACK_RATIO * typical)):
+            for i in np.flatnonzero(ok & (bh > STACK_RATIO * typical)).tolist():
                 across[i] = _line_rows(lines, ob[i])
     boxes_out: list[list[int]] = []
     masks: list[np.ndarray] = []
     split: list[int] = []
     whole: list[bool] = []
-    for i in np.flatnonzero(ok):
+    for i in np.flatnonzero(ok).tolist():
         x0, y0 = int(ob[i, 0]), int(ob[i, 1])
         region = own_ink(i)
         for ox, oy, blob in _regroup(region, min_h):
