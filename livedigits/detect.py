@@ -139,19 +139,22 @@ def find_sheet(small: np.ndarray) -> np.ndarray | None:
     return hull.reshape(-1, 2)
 
 
-def sheet_mask(hull: np.ndarray, size: tuple[int, int], scale: float) -> np.ndarray:
+def sheet_mask(hull: np.ndarray, size: tuple[int, int], scale: float,
+               grow: bool = False) -> np.ndarray:
     """The inside of a sheet outline found at 1/`scale` size, at full `size` (w, h), less a
     margin along its edge: the edge itself and the surround's ink are not the sheet's.
 
     The outline runs inside the sheet's edge: the blur spreads the step over two pixels at
-    1/WORK_SCALE size and `find_sheet` cuts both. They are given back here, so digits
-    written close to the edge are not clipped and dropped."""
+    1/WORK_SCALE size and `find_sheet` cuts both. `grow` gives them back (for the ink read,
+    so digits written close to the edge are not clipped and dropped; the search for ruled
+    lines keeps to the outline, where the sheet's edge is not taken for one)."""
     w, h = size
-    small = np.zeros((int(hull[:, 1].max()) + 4, int(hull[:, 0].max()) + 4), np.uint8)
-    cv2.fillPoly(small, [hull.astype(np.int32)], 255)
-    grown = cv2.findContours(cv2.dilate(small, np.ones((5, 5), np.uint8)), cv2.RETR_EXTERNAL,
-                             cv2.CHAIN_APPROX_SIMPLE)[0]
-    hull = cv2.convexHull(max(grown, key=cv2.contourArea)).reshape(-1, 2)
+    if grow:
+        small = np.zeros((int(hull[:, 1].max()) + 4, int(hull[:, 0].max()) + 4), np.uint8)
+        cv2.fillPoly(small, [hull.astype(np.int32)], 255)
+        grown = cv2.findContours(cv2.dilate(small, np.ones((5, 5), np.uint8)),
+                                 cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]
+        hull = cv2.convexHull(max(grown, key=cv2.contourArea)).reshape(-1, 2)
     mask = np.zeros((h, w), np.uint8)
     cv2.fillPoly(mask, [np.round(hull * scale + scale / 2).astype(np.int32)], 255)
     m = int(0.5 * scale) | 1
@@ -673,9 +676,10 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
     found, faint, strong = ink.ink, ink.faint, ink.strong
     hh, hw = found.shape
     if sheet is not None:
-        inside = sheet_mask(sheet, (hw, hh), WORK_SCALE / 2)
-        found, faint = cv2.bitwise_and(found, inside), cv2.bitwise_and(faint, inside)
-        strong = cv2.bitwise_and(strong, inside)
+        inside = sheet_mask(sheet, (hw, hh), WORK_SCALE / 2, grow=True)
+        ruled = sheet_mask(sheet, (hw, hh), WORK_SCALE / 2)
+        found, faint = cv2.bitwise_and(found, inside), cv2.bitwise_and(faint, ruled)
+        strong = cv2.bitwise_and(strong, ruled)
     outline = None if sheet is None else sheet * WORK_SCALE + WORK_SCALE / 2
     lines, unbroken, band = line_mask(faint, strong)
     contours = _blobs_without(found, lines, band)

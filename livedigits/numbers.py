@@ -75,21 +75,22 @@ def page_rows(det: Detections, size_ratio: float = MAX_SIZE_RATIO) -> list[list[
             lines.append(Line(np.array(chain, np.int64), 0.0))
         else:
             lines.append(_fit_line(centers, np.array(chain, np.int64)))
-    tilt = _page_tilt(lines, centers, det.heights)
+    straight = np.array([len(ln) >= 4 and _is_long(ln, centers, det.heights) for ln in lines])
+    tilt = _page_tilt([ln for ln, k in zip(lines, straight, strict=True) if k])
     if tilt == 0.0:
-        return _page_order(det.xyxy, centers, lines, 0.0)
+        return _page_order(det.xyxy, centers, lines, straight, 0.0)
     # A page held at an angle: sort its rows in the page's own frame, not the image's.
     t = np.radians(tilt)
     turned = centers @ np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
     half = (det.xyxy[:, 2:] - det.xyxy[:, :2]) / 2.0
-    return _page_order(np.c_[turned - half, turned + half], turned, lines, tilt)
+    return _page_order(np.c_[turned - half, turned + half], turned, lines, straight, tilt)
 
 
-def _page_tilt(lines: list[Line], centers: np.ndarray, heights: np.ndarray) -> float:
-    """The angle (degrees) most digits' lines keep, from straight lines of four digits or
-    more within 45 degrees of level; 0 when there are none or the page is within PAGE_TILT
+def _page_tilt(straight: list[Line]) -> float:
+    """The angle (degrees) most digits' lines keep, from the `straight` lines (`_is_long`)
+    within 45 degrees of level; 0 when there are none or the page is within PAGE_TILT
     degrees of level."""
-    long = [ln for ln in lines if abs(ln.angle) <= 45.0 and _is_long(ln, centers, heights)]
+    long = [ln for ln in straight if abs(ln.angle) <= 45.0]
     if not long:
         return 0.0
     angles = np.sort(np.repeat([ln.angle for ln in long], [len(ln) for ln in long]))
@@ -97,13 +98,12 @@ def _page_tilt(lines: list[Line], centers: np.ndarray, heights: np.ndarray) -> f
     return tilt if abs(tilt) >= PAGE_TILT else 0.0
 
 
-def _is_long(line: Line, centers: np.ndarray, heights: np.ndarray, tilt: float = 0.0) -> bool:
+def _is_long(line: Line, centers: np.ndarray, heights: np.ndarray) -> bool:
     """Whether a line is four digits or more whose centres keep to its fitted direction
-    (within about a third of a digit's height): one whose slope can be trusted. `centers`
-    may be in a frame turned by `tilt` degrees."""
+    (within about a third of a digit's height): one whose slope can be trusted."""
     if len(line) < 4:
         return False
-    t = np.radians(line.angle - tilt)
+    t = np.radians(line.angle)
     c = centers[line.members]
     across = (c - c.mean(axis=0)) @ np.array([-np.sin(t), np.cos(t)])
     h = np.sort(heights[line.members])
@@ -292,9 +292,9 @@ def _off_baseline(c: np.ndarray, height: float) -> np.ndarray:
 
 
 def _page_order(xyxy: np.ndarray, centers: np.ndarray, lines: list[Line],
-                tilt: float) -> list[list[Line]]:
+                straight: np.ndarray, tilt: float) -> list[list[Line]]:
     """Lines sorted into page rows top to bottom, each left to right. `xyxy` and `centers`
-    are in a frame turned by `tilt` degrees.
+    are in a frame turned by `tilt` degrees; `straight` flags the lines `_is_long` trusts.
 
     Two lines share a row when, where they meet (the middle of the stretch both cover, or
     of the gap between them), their centre lines are as close as boxes overlapping by
@@ -306,14 +306,18 @@ def _page_order(xyxy: np.ndarray, centers: np.ndarray, lines: list[Line],
         return [lines] if lines else []
     b = xyxy.astype(np.float64)
     heights = b[:, 3] - b[:, 1]
-    x0, x1, mid_x, mid_y, slope, height = (np.zeros(len(lines)) for _ in range(6))
+    label = np.empty(len(b), np.int64)
     for k, ln in enumerate(lines):
-        m = ln.members
-        x0[k], x1[k] = b[m, 0].min(), b[m, 2].max()
-        mid_x[k], mid_y[k] = centers[m].mean(axis=0)
-        if _is_long(ln, centers, heights, tilt):
-            slope[k] = np.tan(np.radians(ln.angle - tilt))
-        height[k] = np.median(heights[m])
+        label[ln.members] = k
+    x0, x1 = np.full(len(lines), np.inf), np.full(len(lines), -np.inf)
+    np.minimum.at(x0, label, b[:, 0])
+    np.maximum.at(x1, label, b[:, 2])
+    count = np.bincount(label, minlength=len(lines))
+    mid_x, mid_y, height = (np.bincount(label, v, len(lines)) / count
+                            for v in (centers[:, 0], centers[:, 1], heights))
+    slope = np.zeros(len(lines))
+    for k in np.flatnonzero(straight).tolist():
+        slope[k] = np.tan(np.radians(lines[k].angle - tilt))
 
     def same_row(i: int, a: int) -> bool:
         x = (max(x0[i], x0[a]) + min(x1[i], x1[a])) / 2
