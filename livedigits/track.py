@@ -168,9 +168,14 @@ class Tracker:
         out = Plan(np.ones(n, bool), np.zeros(n, np.int64), np.zeros(n, np.float32), 0)
         rows = np.arange(n) if eligible is None else np.flatnonzero(eligible)
         boxes = np.nan_to_num(np.asarray(xyxy, np.float64).reshape(-1, 4)[rows])
-        settled = [(self._tracks[ti], int(rows[di])) for ti, di in self._match(boxes)
-                   if self._tracks[ti].hits >= self.min_hits and self._tracks[ti].settled()
-                   and iou_matrix(self._tracks[ti].predicted(), boxes[di])[0, 0] >= SKIP_IOU]
+        pairs = [(ti, di) for ti, di in self._match(boxes)
+                 if self._tracks[ti].hits >= self.min_hits and self._tracks[ti].settled()]
+        if pairs:
+            ti, di = np.array(pairs).T
+            pred = np.array([self._tracks[t].predicted() for t in ti])
+            iou = np.diagonal(iou_matrix(pred, boxes[di]))  # each track with its own box
+            pairs = [p for p, ok in zip(pairs, iou >= SKIP_IOU, strict=True) if ok]
+        settled = [(self._tracks[ti], int(rows[di])) for ti, di in pairs]
         settled.sort(key=lambda p: -p[0].unread)  # stable: ties stay in track order
         budget = max(budget, 0)
         out.rechecks = min(budget, len(settled))
