@@ -247,7 +247,8 @@ def _camera_size(ctx, param, value: str | None) -> tuple[int, int] | None:
               help="Ask the camera for this resolution, e.g. 1280x720.")
 @click.option("--show-crops", is_flag=True,
               help="Show the 28x28 crop the model saw of each digit, in a strip below the "
-                   "frame (debugging; `c` in the window).")
+                   "frame, and the outline of the sheet read when the paper lies on a desk "
+                   "(debugging; `c` in the window).")
 @click.option("--show-confidence", is_flag=True,
               help="Label each digit with the model's confidence too, e.g. '9 .95'.")
 @click.option("--retries", type=click.IntRange(min=0), default=RETRIES,
