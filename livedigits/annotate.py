@@ -235,8 +235,8 @@ def crops_strip(det: Detections, width: int, scale: float = 1.0) -> np.ndarray:
 
 
 def draw_sheet(scene: np.ndarray, outline: np.ndarray | None) -> None:
-    """Outline the sheet that was read (in place): what the detector took for the paper when
-    it lies on a desk, a door or a hand; nothing outside it is read."""
+    """Outline the sheet found (in place): what the detector took for the paper when it lies
+    on a desk, a door or a hand. Ink is read within a few pixels of it, nothing further out."""
     if outline is not None and len(outline) >= 3:
         cv2.polylines(scene, [np.round(outline).astype(np.int32).reshape(-1, 1, 2)], True,
                       SHEET, _thick(_scale(scene)), cv2.LINE_AA)

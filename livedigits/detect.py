@@ -61,7 +61,8 @@ class Blobs:
     A blob wide enough to be touching digits comes twice: whole, and cut into pieces. Rows of
     such a pair share `data["split"]` (-1 for plain blobs) and `data["whole"]` tells which is
     which; the classifier decides which reading stands (see `pipeline.resolve_splits`). Built
-    as `Blobs(detections, masks, inverted, split, whole)`; the rows' extras go into `data`.
+    as `Blobs(detections, masks, inverted, split, whole, sheet)`; the rows' extras go into
+    `data`.
     """
 
     detections: Detections
@@ -69,7 +70,7 @@ class Blobs:
     inverted: bool
     split: InitVar[np.ndarray | None] = None
     whole: InitVar[np.ndarray | None] = None
-    sheet: np.ndarray | None = None  # the sheet's outline (full-size pixels), if one was found
+    sheet: np.ndarray | None = None  # outline of the sheet found (full-size pixels), if any
 
     def __post_init__(self, masks: list[np.ndarray], split: np.ndarray | None,
                       whole: np.ndarray | None) -> None:
@@ -533,14 +534,19 @@ def _blobs_without(ink: np.ndarray, lines: np.ndarray, band: int = 0) -> list:
     if cv2.countNonZero(lines):
         kept = cv2.subtract(ink, lines)
         ink = _bridge(kept, ink, lines, band + 3) if band else kept
-    # A closing by two pixels one above the other: dilated down, eroded back up.
-    ink = cv2.erode(cv2.dilate(ink, PAIR, anchor=(0, 0)), PAIR, anchor=(0, 1))
+    # A closing by two pixels one above the other: dilated down, eroded back up. The erosion
+    # reads the row above, which for the top row is the border: that row stays as it was.
+    closed = cv2.erode(cv2.dilate(ink, PAIR, anchor=(0, 0)), PAIR, anchor=(0, 1))
+    closed[0] = ink[0]
+    ink = closed
     return list(cv2.findContours(ink, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0])
 
 
 def full_box(half_xyxy: np.ndarray) -> np.ndarray:
     """Boxes (x0, y0, x1, y1) found at half size, in full-size pixels: half pixel i holds
-    full pixels 2i-1 and 2i (see `ink_mask`).
+    full pixels 2i-1 and 2i (see `ink_mask`). So the last column (row) of an even-sized frame
+    is never looked at, and a mark counts as cut by the frame's edge when it comes within one
+    pixel of the left or top edge, or two of the right or bottom one.
 
     >>> full_box(np.array([[3, 4, 10, 12]])).tolist()
     [[5, 7, 19, 23]]
@@ -602,14 +608,15 @@ def _line_rows(lines: np.ndarray, box: np.ndarray) -> list[int]:
     """The rows (full size, from the box's top) where printed lines taken out (`lines`, at
     half size) run across the middle 60% of the box (x0, y0, x1, y1) for at least half its
     width: one row per line, its middle."""
-    x0, y0, x1, y1 = (int(v) // 2 for v in box)
+    x0, y0, x1, y1 = ((int(v) + 1) // 2 for v in box)  # full pixel p is half pixel (p+1)//2
     top = y0 + (y1 - y0) // 5
     across = np.count_nonzero(lines[top:y1 - (y1 - y0) // 5, x0:x1], axis=1) >= 0.5 * (x1 - x0)
     rows = np.flatnonzero(across)
     if rows.size == 0:
         return []
     bands = np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1)
-    return [2 * (top + int(b.mean())) + 1 - int(box[1]) for b in bands]
+    # Half row r holds full rows 2r-1 and 2r: its middle is 2r - 0.5.
+    return [int(round(2 * (top + float(b.mean())) - 0.5)) - int(box[1]) for b in bands]
 
 
 def _loop_floor(typical: float) -> float:

@@ -119,7 +119,7 @@ class FrameResult:
     numbers: list[Number]
     raw: Detections | None = None  # classified, before stabilising; data["crop"] per row
     stages_ms: dict[str, float] = field(default_factory=dict)
-    sheet: np.ndarray | None = None  # outline (x, y rows) of the sheet read, if on a surround
+    sheet: np.ndarray | None = None  # outline (x, y rows) of the sheet found, if on a surround
 
     @property
     def text(self) -> str:

@@ -384,3 +384,15 @@ def test_a_digit_inside_the_box_of_a_long_tailed_neighbour_stays_its_own():
     assert len(det) == 4
     eight = det[(det.xyxy[:, 0] > 130) & (det.xyxy[:, 2] < 170)]
     assert len(eight) == 1 and eight.heights[0] < 40
+
+
+def test_a_digit_just_below_the_top_edge_is_kept():
+    # The half-size closing must not spread a blob into the frame's top row (and so drop it
+    # as cut by the edge): one pixel of paper above it is enough, as at the left edge.
+    img = np.full((120, 160), 225, np.uint8)
+    img[2:42, 60:66] = 20
+    img[2:6, 60:80] = 20  # a 7-like mark two rows below the top
+    assert detect(img).detections.xyxy.tolist() == [[60, 2, 80, 42]]
+    left = np.full((120, 160), 225, np.uint8)
+    left[40:80, 2:8] = 20
+    assert detect(left).detections.xyxy.tolist() == [[2, 40, 8, 80]]
