@@ -20,7 +20,7 @@ ORANGE = (0, 160, 255)
 WHITE = (255, 255, 255)
 BLACK = (0, 0, 0)
 GREY = (170, 170, 170)
-SHEET = (255, 160, 0)  # the outline of the sheet read: a light blue, apart from the labels
+SHEET = (255, 160, 0)  # the outline of the sheet found: a light blue, apart from the labels
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive), pixels

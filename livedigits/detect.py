@@ -554,6 +554,16 @@ def full_box(half_xyxy: np.ndarray) -> np.ndarray:
     return 2 * np.asarray(half_xyxy) - 1
 
 
+def half_box(xyxy: np.ndarray) -> np.ndarray:
+    """Full-size boxes (x0, y0, x1, y1) in the half-size pixels that hold them: the inverse
+    of `full_box` (full pixel p lies in half pixel (p + 1) // 2).
+
+    >>> half_box(full_box(np.array([[3, 4, 10, 12]]))).tolist()
+    [[3, 4, 10, 12]]
+    """
+    return (np.asarray(xyxy, np.int64) + 1) // 2
+
+
 def _blob_ink(gray: np.ndarray, ink: Ink, lines: np.ndarray, band: int, outline: list | None,
               box: tuple[int, int, int, int]) -> np.ndarray:
     """A blob's own ink at full size (uint8, 255 = ink) inside its box (x0, y0, x1, y1 from
@@ -563,9 +573,9 @@ def _blob_ink(gray: np.ndarray, ink: Ink, lines: np.ndarray, band: int, outline:
     # Worked out one half pixel wider on each side where the frame allows, so that the
     # closing below never takes the box's edge for ink; cut back to the box at the end.
     H, W = gray.shape
-    hx, hy = max(0, (box[0] + 1) // 2 - 1), max(0, (box[1] + 1) // 2 - 1)
-    hx1 = min(lines.shape[1], (box[2] + 1) // 2 + 1)
-    hy1 = min(lines.shape[0], (box[3] + 1) // 2 + 1)
+    bx0, by0, bx1, by1 = half_box(np.array(box)).tolist()
+    hx, hy = max(0, bx0 - 1), max(0, by0 - 1)
+    hx1, hy1 = min(lines.shape[1], bx1 + 1), min(lines.shape[0], by1 + 1)
     x0, y0 = max(0, 2 * hx - 1), max(0, 2 * hy - 1)
     x1, y1 = min(W, 2 * hx1 - 1), min(H, 2 * hy1 - 1)
     ox, oy = x0 - (2 * hx - 1), y0 - (2 * hy - 1)  # 1 where the frame's edge cut it
@@ -582,21 +592,19 @@ def _blob_ink(gray: np.ndarray, ink: Ink, lines: np.ndarray, band: int, outline:
         kept = cv2.subtract(full, cut)
         full = _bridge(kept, full, cut, 2 * band + 5) if band else kept
     full = cv2.morphologyEx(full, cv2.MORPH_CLOSE, SQUARE)
-    if outline is None:
-        return full[box[1] - y0:box[3] - y0, box[0] - x0:box[2] - x0]
-    own = np.zeros((hy1 - hy, hx1 - hx), np.uint8)
-    cv2.drawContours(own, outline, -1, 255, -1, offset=(-hx, -hy))
-    # Grown by a pixel: the full-size threshold may reach a little past the half-size one.
-    own = cv2.dilate(up(own), SQUARE)
-    out = cv2.bitwise_and(full, own)
-    return out[box[1] - y0:box[3] - y0, box[0] - x0:box[2] - x0]
+    if outline is not None:
+        own = np.zeros((hy1 - hy, hx1 - hx), np.uint8)
+        cv2.drawContours(own, outline, -1, 255, -1, offset=(-hx, -hy))
+        # Grown by a pixel: the full-size threshold may reach a little past the half-size one.
+        full = cv2.bitwise_and(full, cv2.dilate(up(own), SQUARE))
+    return full[box[1] - y0:box[3] - y0, box[0] - x0:box[2] - x0]
 
 
 def _alone(boxes: np.ndarray, members: list[np.ndarray], rects: np.ndarray) -> np.ndarray:
     """For each blob (full-size `boxes`, made of the half-size marks `members` indexes in
     `rects`, x y w h), whether no other mark reaches into its box, one half pixel wider on
     each side (as `_blob_ink` works it out): then its box holds only its own ink."""
-    half = (np.asarray(boxes, np.int64) + 1) // 2
+    half = half_box(boxes)
     x0, y0, x1, y1 = (half[:, 0] - 1)[:, None], (half[:, 1] - 1)[:, None], \
         (half[:, 2] + 1)[:, None], (half[:, 3] + 1)[:, None]
     rx, ry, rw, rh = (rects[:, k][None] for k in range(4))
@@ -608,7 +616,7 @@ def _line_rows(lines: np.ndarray, box: np.ndarray) -> list[int]:
     """The rows (full size, from the box's top) where printed lines taken out (`lines`, at
     half size) run across the middle 60% of the box (x0, y0, x1, y1) for at least half its
     width: one row per line, its middle."""
-    x0, y0, x1, y1 = ((int(v) + 1) // 2 for v in box)  # full pixel p is half pixel (p+1)//2
+    x0, y0, x1, y1 = half_box(box).tolist()
     top = y0 + (y1 - y0) // 5
     across = np.count_nonzero(lines[top:y1 - (y1 - y0) // 5, x0:x1], axis=1) >= 0.5 * (x1 - x0)
     rows = np.flatnonzero(across)
@@ -732,10 +740,14 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
     alone = _alone(ob, [np.flatnonzero(keep)[m] for m in members], every)
     across: dict[int, list[int]] = {}  # marks far taller than the page's digits: line rows
 
+    cut: dict[int, np.ndarray] = {}  # each blob's ink, cut once (loop checks ask first)
+
     def own_ink(i: int) -> np.ndarray:
-        return _blob_ink(gray, ink, lines, band,
-                         None if alone[i] else [contours[k] for k in members[i]],
-                         (int(ob[i, 0]), int(ob[i, 1]), int(ob[i, 2]), int(ob[i, 3])))
+        if i not in cut:
+            cut[i] = _blob_ink(gray, ink, lines, band,
+                               None if alone[i] else [contours[k] for k in members[i]],
+                               (int(ob[i, 0]), int(ob[i, 1]), int(ob[i, 2]), int(ob[i, 3])))
+        return cut[i]
 
     if ok.sum() >= 3:  # with a few digits in view, what is far smaller than them is noise
         typical = float(np.median(bh[ok]))

@@ -75,7 +75,7 @@ def page_rows(det: Detections, size_ratio: float = MAX_SIZE_RATIO) -> list[list[
             lines.append(Line(np.array(chain, np.int64), 0.0))
         else:
             lines.append(_fit_line(centers, np.array(chain, np.int64)))
-    straight = np.array([len(ln) >= 4 and _is_long(ln, centers, det.heights) for ln in lines])
+    straight = np.array([_is_long(ln, centers, det.heights) for ln in lines])
     tilt = _page_tilt([ln for ln, k in zip(lines, straight, strict=True) if k])
     if tilt == 0.0:
         return _page_order(det.xyxy, centers, lines, straight, 0.0)
