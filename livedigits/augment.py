@@ -12,6 +12,8 @@ live pipeline's own `to_mnist`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import cv2
 import numpy as np
 
@@ -155,23 +157,65 @@ def font_digit(label: int, rng: np.random.Generator) -> np.ndarray:
     return to_mnist(np.where(img >= 128, 255, 0).astype(np.uint8))
 
 
+NEG_FRACTION = 0.15  # of a training batch: non-digit marks, so "not a digit" stays sharp
+
+
+@dataclass(frozen=True)
+class Mix:
+    """Shares of a training batch by kind of digit; what marks and these leave is plain MNIST.
+
+    The default is the from-scratch recipe; a polishing run after it can shift weight back to
+    MNIST-like digits (`livedigits train --init ... --mix restyle=0.12,camera=0.2`).
+    """
+
+    camera: float = 0.30
+    classic: float = 0.25
+    restyle: float = 0.23
+    printed: float = 0.04
+
+    @classmethod
+    def parse(cls, text: str, neg_fraction: float) -> Mix:
+        """`camera=0.2,restyle=0.12` over the defaults; ValueError saying what is wrong."""
+        shares = {}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            kind, _, value = part.partition("=")
+            if kind not in cls.__dataclass_fields__:
+                raise ValueError(f"unknown kind {kind!r}: use camera, classic, restyle, printed")
+            try:
+                shares[kind] = float(value)
+            except ValueError:
+                raise ValueError(f"{part!r} is not KIND=SHARE (e.g. camera=0.2)") from None
+            if not 0 <= shares[kind] <= 1:
+                raise ValueError(f"{part!r}: a share is between 0 and 1")
+        mix = replace(cls(), **shares)
+        if mix.plain(neg_fraction) < -1e-9:
+            raise ValueError(f"the shares and the marks' {neg_fraction} add up to more than 1")
+        return mix
+
+    def plain(self, neg_fraction: float) -> float:
+        """The share left as plain MNIST digits once `neg_fraction` of a batch are marks."""
+        return 1.0 - neg_fraction - self.camera - self.classic - self.restyle - self.printed
+
+
 def augment_batch(x: np.ndarray, y: np.ndarray, rng: np.random.Generator,
-                  neg_fraction: float, neg_digits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                  neg_fraction: float, neg_digits: np.ndarray,
+                  mix: Mix = Mix()) -> tuple[np.ndarray, np.ndarray]:
     """Augment a batch of digits, replacing `neg_fraction` of it with non-digit marks."""
     out = np.empty_like(x)
     labels = y.astype(np.int64).copy()
+    edges = np.cumsum([neg_fraction, mix.camera, mix.classic, mix.restyle, mix.printed])
     for i in range(len(x)):
-        r = rng.random()
-        if r < neg_fraction:
+        kind = int(np.searchsorted(edges, rng.random(), side="right"))
+        if kind == 0:
             out[i] = make_negative(rng, neg_digits)
             labels[i] = NOT_A_DIGIT
-        elif r < neg_fraction + 0.3:
+        elif kind == 1:
             out[i] = camera(x[i], rng)
-        elif r < neg_fraction + 0.55:
+        elif kind == 2:
             out[i] = classic(x[i], rng)
-        elif r < neg_fraction + 0.78:
+        elif kind == 3:
             out[i] = restyle(x[i], rng)
-        elif r < neg_fraction + 0.82:
+        elif kind == 4:
             out[i] = font_digit(int(y[i]), rng)
         else:
             out[i] = x[i]

@@ -38,9 +38,31 @@ def _canvas() -> np.ndarray:
     return np.zeros((CANVAS, CANVAS), np.uint8)
 
 
+FLAT = 35  # degrees from horizontal: a straight bar any steeper is a fair '1'
+
+
 def _flat_angle(rng: np.random.Generator) -> float:
-    """An angle within 35 degrees of horizontal: a steeper bar would be a fair '1'."""
-    return float(np.deg2rad(rng.uniform(-35, 35)))
+    """An angle within FLAT degrees of horizontal: a steeper bar would be a fair '1'."""
+    return float(np.deg2rad(rng.uniform(-FLAT, FLAT)))
+
+
+def reads_as_one(img: np.ndarray) -> bool:
+    """Whether a 28x28 mark is a single straight bar steeper than FLAT: any reader takes it
+    for a '1', whatever drew it (a fibre, a grain line, a cut stroke), so it is no negative.
+
+    >>> bar = np.zeros((28, 28), np.uint8); bar[4:24, 12:15] = 255
+    >>> reads_as_one(bar), reads_as_one(bar.T)
+    (True, False)
+    """
+    ys, xs = np.nonzero(img > 80)
+    if ys.size < 2:
+        return False
+    cov = np.cov(np.stack([xs, ys]).astype(np.float64))
+    small, big = np.linalg.eigvalsh(cov)
+    if big <= 0 or small > 0.06 * big:  # thicker or more bent than a bar (width < ~1/4 length)
+        return False
+    vx, vy = np.linalg.eigh(cov)[1][:, 1]
+    return bool(np.degrees(np.arctan2(abs(vy), abs(vx))) > FLAT)
 
 
 def line_fragment(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
@@ -306,7 +328,11 @@ def make_negative(rng: np.random.Generator, digits: np.ndarray,
     name = list(KINDS)[int(rng.integers(len(KINDS)))]
     if kinds is not None:
         kinds.append(name)
-    return to_mnist(KINDS[name](rng, digits))
+    for _ in range(10):
+        img = to_mnist(KINDS[name](rng, digits))
+        if not reads_as_one(img):
+            break
+    return img
 
 
 def make_negatives(n: int, digits: np.ndarray, seed: int,

@@ -12,13 +12,13 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from livedigits import styleshift
-from livedigits.augment import augment_batch, camera, classic
+from livedigits.augment import NEG_FRACTION, Mix, augment_batch, camera, classic
 from livedigits.classify import import_tensorflow
 from livedigits.data import Mnist, sha256
 from livedigits.negatives import EVAL_NEG_SEED, eval_negatives, make_negatives
@@ -33,13 +33,14 @@ from keras import layers  # noqa: E402
 
 @dataclass
 class TrainSettings:
-    epochs: int = 12  # ~2.5 min an epoch on 2 cores: the style and negative generators cost
+    epochs: int = 16  # ~2.5 min an epoch on 2 cores: the style and negative generators cost
     batch_size: int = 128
     learning_rate: float = 2e-3
-    lr_decay: float = 0.75  # 2e-3 down to 9e-5 by the 12th epoch
+    lr_decay: float = 0.8  # 2e-3 down to 7e-5 by the 16th epoch
     patience: int = 4
     val_size: int = 5000
-    neg_fraction: float = 0.15
+    neg_fraction: float = NEG_FRACTION
+    mix: Mix = field(default_factory=Mix)
     seed: int = 1
     quick: bool = False
     init: str | None = None  # start from this model's weights instead of from scratch
@@ -144,7 +145,8 @@ class AugmentedMnist(keras.utils.PyDataset):
     def __getitem__(self, i: int):
         idx = self.order[i * self.s.batch_size : (i + 1) * self.s.batch_size]
         rng = np.random.default_rng([self.s.seed, self.epoch, i])
-        xb, yb = augment_batch(self.x[idx], self.y[idx], rng, self.s.neg_fraction, self.x)
+        xb, yb = augment_batch(self.x[idx], self.y[idx], rng, self.s.neg_fraction, self.x,
+                               self.s.mix)
         return to_model_input(xb), yb
 
     def on_epoch_end(self) -> None:
@@ -245,7 +247,7 @@ class FineTuneSettings:
     steps: int = 150
     batch_size: int = 64
     user_share: float = 0.25  # of each batch: the user's samples, freshly augmented
-    neg_fraction: float = 0.15  # of the rest: non-digit marks, so "not a digit" stays sharp
+    neg_fraction: float = NEG_FRACTION  # of the rest, as in training
     learning_rate: float = 2e-4
     seed: int = 0
 

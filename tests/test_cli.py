@@ -19,6 +19,9 @@ from tests.helpers import invoke_run, one_error_line
     (["run", "0", "--camera-size", "0x0"], ["positive"]),
     (["evaluate", "--limit", "0"], ["--limit"]),
     (["train", "--data", "samples"], ["directory"]),
+    (["train", "--mix", "pen=0.2"], ["--mix", "unknown kind"]),
+    (["train", "--mix", "camera=0.9"], ["--mix", "more than 1"]),
+    (["train", "--mix", "camera"], ["KIND=SHARE"]),
     (["nope"], ["No such command"]),
 ])
 def test_usage_mistakes_are_one_line(args, words):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from livedigits import negatives
-from livedigits.augment import augment_batch, camera, classic
+from livedigits.augment import Mix, augment_batch, camera, classic
 from livedigits.spec import NOT_A_DIGIT
 
 
@@ -79,3 +79,29 @@ def test_augment_batch_is_deterministic_per_seed(mnist):
     c = augment_batch(x, y, np.random.default_rng(4), 0.15, x)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
     assert not np.array_equal(a[0], c[0])
+
+
+def test_mix_sets_the_share_of_each_kind(mnist):
+    x, y = mnist.x_train[:200], mnist.y_train[:200]
+    none = Mix(camera=0, classic=0, restyle=0, printed=0)
+    xa, _ = augment_batch(x, y, np.random.default_rng(0), 0.0, x, none)
+    assert np.array_equal(xa, x)  # nothing but plain MNIST
+    xb, _ = augment_batch(x, y, np.random.default_rng(0), 0.0, x, Mix(1, 0, 0, 0))
+    assert not (xb == x).all(axis=(1, 2)).any()  # every digit re-rendered by the camera
+    assert Mix().plain(0.15) == pytest.approx(0.03)
+
+
+def test_mix_is_parsed_over_the_defaults():
+    mix = Mix.parse("camera=0.2, restyle=0.1", 0.15)
+    assert (mix.camera, mix.classic, mix.restyle) == (0.2, 0.25, 0.1)
+    assert mix.plain(0.15) == pytest.approx(0.26)
+    for bad in ("pen=0.1", "camera", "camera=x", "camera=1.5", "camera=0.7"):
+        with pytest.raises(ValueError):
+            Mix.parse(bad, 0.15)
+
+
+def test_no_negative_is_a_fair_one(mnist):
+    marks = negatives.make_negatives(400, mnist.x_test, seed=11)
+    assert not any(negatives.reads_as_one(m) for m in marks)
+    ones = mnist.x_test[mnist.y_test == 1][:200]
+    assert np.mean([negatives.reads_as_one(d) for d in ones]) > 0.8  # the rule finds real 1s

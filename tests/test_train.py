@@ -26,12 +26,14 @@ def test_training_can_continue_from_a_model(quick_model, mnist, tmp_path):
     from livedigits.data import sha256
 
     res = CliRunner().invoke(main, ["train", "--quick", "--data", mnist.source, "--out",
-                                    str(tmp_path), "--init", str(quick_model.path)])
+                                    str(tmp_path), "--init", str(quick_model.path),
+                                    "--mix", "restyle=0.1"])
     assert res.exit_code == 0, res.output
     meta = json.loads((tmp_path / "livedigits.json").read_text())
     assert meta["init"]["sha256"] == sha256(quick_model.path)
     assert meta["init"]["mnist_test_accuracy"] is not None  # the chain it came from
     assert meta["settings"]["learning_rate"] == 3e-4 and 0 <= meta["style_shift_accuracy"] <= 1
+    assert meta["settings"]["mix"]["restyle"] == 0.1 and meta["settings"]["mix"]["camera"] == 0.3
     res = CliRunner().invoke(main, ["train", "--quick", "--init", str(mnist.source)])
     assert res.exit_code == 2 and "not a Keras model" in res.output
 
