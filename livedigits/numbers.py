@@ -62,6 +62,34 @@ def page_rows(det: Detections, size_ratio: float = MAX_SIZE_RATIO) -> list[list[
     """
     if len(det) == 0:
         return []
+    lines, straight = _chains(det, size_ratio)
+    tilt = _page_tilt([ln for ln, k in zip(lines, straight, strict=True) if k])
+    centers = det.centers
+    if tilt == 0.0:
+        return _page_order(det.xyxy, centers, lines, straight, 0.0)
+    # A page held at an angle: sort its rows in the page's own frame, not the image's.
+    t = np.radians(tilt)
+    turned = centers @ np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    half = (det.xyxy[:, 2:] - det.xyxy[:, :2]) / 2.0
+    return _page_order(np.c_[turned - half, turned + half], turned, lines, straight, tilt)
+
+
+def page_tilt(det: Detections) -> float:
+    """The angle (degrees, positive down to the right) that the page's lines of digits keep,
+    from its lines of four or more digits in a straight row; 0 within PAGE_TILT of level.
+
+    >>> round(page_tilt(Detections([[10 * k, 7 * k, 10 * k + 12, 7 * k + 20] for k in range(5)])))
+    35
+    """
+    if len(det) < 4:
+        return 0.0
+    lines, straight = _chains(det, MAX_SIZE_RATIO)
+    return _page_tilt([ln for ln, k in zip(lines, straight, strict=True) if k])
+
+
+def _chains(det: Detections, size_ratio: float) -> tuple[list[Line], np.ndarray]:
+    """The written lines, each a chain of nearest neighbours fitted with its direction, and
+    which of them are straight enough (`_is_long`) for their slope to be trusted."""
     nxt = _next_on_line(det, size_ratio)
     has_prev = np.zeros(len(det), bool)
     has_prev[nxt[nxt >= 0]] = True
@@ -76,14 +104,7 @@ def page_rows(det: Detections, size_ratio: float = MAX_SIZE_RATIO) -> list[list[
         else:
             lines.append(_fit_line(centers, np.array(chain, np.int64)))
     straight = np.array([_is_long(ln, centers, det.heights) for ln in lines])
-    tilt = _page_tilt([ln for ln, k in zip(lines, straight, strict=True) if k])
-    if tilt == 0.0:
-        return _page_order(det.xyxy, centers, lines, straight, 0.0)
-    # A page held at an angle: sort its rows in the page's own frame, not the image's.
-    t = np.radians(tilt)
-    turned = centers @ np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
-    half = (det.xyxy[:, 2:] - det.xyxy[:, :2]) / 2.0
-    return _page_order(np.c_[turned - half, turned + half], turned, lines, straight, tilt)
+    return lines, straight
 
 
 def _page_tilt(straight: list[Line]) -> float:

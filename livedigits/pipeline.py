@@ -16,10 +16,12 @@ import numpy as np
 from livedigits.defaults import MIN_CONFIDENCE
 from livedigits.detect import Blobs, DetectorSettings, detect
 from livedigits.detections import Detections, FrameResult
-from livedigits.numbers import line_angles, read_numbers
+from livedigits.numbers import line_angles, page_tilt, read_numbers
 from livedigits.preprocess import MNIST_SIZE, make_crops
 from livedigits.spec import NOT_A_DIGIT
 from livedigits.track import Tracker
+
+LEVEL_TILT = 15.0  # degrees; a page whose lines keep a steeper slope is levelled and read again
 
 
 class DigitModel(Protocol):
@@ -74,6 +76,60 @@ def detect_scaled(image: np.ndarray, settings: DetectorSettings, max_side: int) 
     return blobs
 
 
+def level(image: np.ndarray, tilt: float) -> tuple[np.ndarray, np.ndarray]:
+    """The image turned by `tilt` degrees (lines sloping down to the right come out level)
+    on a canvas large enough to hold all of it, and the 2x3 matrix that maps its pixels back
+    to the image's. The corners the turn uncovers repeat the image's edge."""
+    h, w = image.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), tilt, 1.0)
+    c, s = abs(m[0, 0]), abs(m[0, 1])
+    nw, nh = int(np.ceil(h * s + w * c)), int(np.ceil(h * c + w * s))
+    m[:, 2] += (nw - w) / 2, (nh - h) / 2
+    turned = cv2.warpAffine(image, m, (nw, nh), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_REPLICATE)
+    return turned, cv2.invertAffineTransform(m)
+
+
+def _boxes_back(xyxy: np.ndarray, masks: list[np.ndarray], back: np.ndarray,
+                size: tuple[int, int]) -> np.ndarray:
+    """The boxes (x0, y0, x1, y1) in the image `back` maps to, clipped to its `size` (w, h),
+    of blobs found on the levelled image (their boxes `xyxy` and ink `masks` there): each
+    the box of the blob's own ink turned back, as tight as if it had been found there. (A
+    mask is smaller than its box where the levelled image was read on a smaller copy.)"""
+    out = np.zeros((len(masks), 4), np.float64)
+    for i, (box, m) in enumerate(zip(np.asarray(xyxy, np.float64), masks, strict=True)):
+        step = (box[2:] - box[:2]) / np.maximum(m.shape[::-1], 1)
+        pts = box[:2] + (cv2.findNonZero(m).reshape(-1, 2) + 0.5) * step
+        p = pts @ back[:, :2].T + back[:, 2]
+        out[i] = np.r_[p.min(axis=0) - 0.5, p.max(axis=0) + 0.5]
+    w, h = size
+    return np.clip(np.round(out), 0, [w, h, w, h]).astype(np.int32)
+
+
+def detect_page(image: np.ndarray, settings: DetectorSettings,
+                max_side: int) -> tuple[Blobs, np.ndarray]:
+    """The blobs of `detect_scaled` and the angle of each one's line (to turn its crop).
+
+    A page whose lines of digits all slope steeply (a sheet lying at 40 degrees) is levelled
+    and read again: upright, digits that touch along a row are cut between them, not in
+    upright columns through them. Boxes come back in the image's pixels, each holding its
+    blob's ink; the masks stay upright (their angle is their line's slope on the levelled
+    page). A page within LEVEL_TILT of level costs no more than finding its lines' slope."""
+    blobs = detect_scaled(image, settings, max_side)
+    tilt = page_tilt(blobs.detections)
+    if abs(tilt) < LEVEL_TILT or image.ndim not in (2, 3):
+        return blobs, line_angles(blobs.detections)
+    turned, back = level(image, tilt)
+    flat = detect_scaled(turned, settings, max_side)
+    det = flat.detections
+    angles = line_angles(det)
+    h, w = image.shape[:2]
+    flat.detections = det.replace(xyxy=_boxes_back(det.xyxy, list(det.data["mask"]), back, (w, h)))
+    if flat.sheet is not None:
+        flat.sheet = flat.sheet @ back[:, :2].T + back[:, 2]
+    return flat, angles
+
+
 def resolve_splits(split: np.ndarray, whole: np.ndarray, accepted: np.ndarray) -> np.ndarray:
     """For blobs read both whole and cut into pieces, keep one reading: the whole blob where
     the model reads it as one digit (a wide 2), else the pieces (digits that touch).
@@ -116,9 +172,9 @@ class Pipeline:
         """The stateless half: find the blobs and their rows' tilt. Safe to run on another
         thread, one frame ahead of `finish`, so a video's frames overlap."""
         t0 = time.perf_counter()
-        blobs = detect_scaled(image, self.settings.detector, self.settings.max_side)
+        blobs, angles = detect_page(image, self.settings.detector, self.settings.max_side)
         t1 = time.perf_counter()
-        det = blobs.detections.with_data(angle=line_angles(blobs.detections))
+        det = blobs.detections.with_data(angle=angles)
         t2 = time.perf_counter()
         return Prepared(det, {"detect": (t1 - t0) * 1e3, "preprocess": (t2 - t1) * 1e3},
                         blobs.sheet)

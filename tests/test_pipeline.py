@@ -2,8 +2,10 @@ import cv2
 import numpy as np
 import pytest
 
+from livedigits.detect import DetectorSettings
 from livedigits.detections import Detections
-from livedigits.pipeline import Pipeline, PipelineSettings
+from livedigits.numbers import line_angles
+from livedigits.pipeline import Pipeline, PipelineSettings, detect_page, detect_scaled, level
 from livedigits.preprocess import make_crops, upright
 from tests.conftest import FakeClassifier, page
 
@@ -133,3 +135,58 @@ def test_no_budget_for_stills():
     for k in range(8):
         p.process(page(digits=ROW), k)
     assert fake.calls == [4] * 8
+
+
+def _steep_rows(tilt=38.0, size=(640, 640)):
+    """A page of three rows of printed digits written in touching pairs ("40 06 28 ..."),
+    turned so its rows slope down `tilt` degrees; and each digit's centre on it."""
+    sheet = np.full(size, 225, np.uint8)
+    centres = []
+    for r, text in enumerate(("4006280887", "1380889536", "0736854407")):
+        y = 200 + 70 * r
+        for k, ch in enumerate(text):
+            x = 100 + 19 * k + 8 * (k // 2)  # pairs touch; a small gap between pairs
+            cv2.putText(sheet, ch, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 1.1, 30, 3)
+            centres.append((x + 12, y - 15))
+    m = cv2.getRotationMatrix2D((size[1] / 2, size[0] / 2), -tilt, 1.0)
+    turned = cv2.warpAffine(sheet, m, size[::-1], borderValue=225)
+    return turned, np.array(centres) @ m[:, :2].T + m[:, 2]
+
+
+def _hit(xyxy, centres, tol=6.0):
+    """Which centres have a box centred within `tol` px of them."""
+    mid = (xyxy[:, :2] + xyxy[:, 2:]) / 2.0
+    return np.hypot(*(centres[:, None] - mid[None]).transpose(2, 0, 1)).min(axis=1) < tol
+
+
+def test_a_page_with_steep_rows_is_levelled_so_touching_digits_are_cut_between_them():
+    img, centres = _steep_rows()
+    s = DetectorSettings()
+    assert np.mean(_hit(detect_scaled(img, s, 2000).detections.xyxy, centres)) < 0.5  # upright cuts
+    blobs, angles = detect_page(img, s, 2000)
+    det = blobs.detections
+    assert np.mean(_hit(det.xyxy, centres)) >= 0.8
+    assert np.abs(angles).max() < 8.0  # the masks are upright already: not turned again
+    # Boxes come back in the image's pixels, each holding its own (tilted) ink.
+    ink = img < 128
+    assert all(ink[y0:y1, x0:x1].any() for x0, y0, x1, y1 in det.xyxy)
+    assert (det.xyxy[:, 2:] <= img.shape[::-1]).all() and (det.xyxy >= 0).all()
+
+
+def test_an_upright_or_slightly_tilted_page_is_read_as_it_is():
+    for tilt in (0.0, 10.0):
+        img, _ = _steep_rows(tilt)
+        s = DetectorSettings()
+        plain = detect_scaled(img, s, 2000).detections
+        blobs, angles = detect_page(img, s, 2000)
+        assert blobs.detections.xyxy.tolist() == plain.xyxy.tolist()
+        assert angles.tolist() == line_angles(plain).tolist()
+
+
+def test_level_maps_back_to_the_image():
+    img = np.zeros((100, 200), np.uint8)
+    img[30, 50] = 255
+    turned, back = level(img, 40.0)
+    assert turned.shape[0] > 100 and turned.shape[1] > 150  # the whole image fits
+    y, x = np.unravel_index(int(np.argmax(turned)), turned.shape)
+    assert np.allclose(back @ [x, y, 1.0], [50, 30], atol=1.0)
