@@ -749,6 +749,7 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
                                (int(ob[i, 0]), int(ob[i, 1]), int(ob[i, 2]), int(ob[i, 3])))
         return cut[i]
 
+    typical = 0.0  # the page's digit height, where a few digits are in view
     if ok.sum() >= 3:  # with a few digits in view, what is far smaller than them is noise
         typical = float(np.median(bh[ok]))
         ok &= bh >= s.relative_min * typical
@@ -783,6 +784,8 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
                 px0, py0, pw, ph = cv2.boundingRect(m)
                 if ph < floor[i] or pw > s.max_aspect * ph:
                     continue
+                if not is_whole and ph < s.relative_min * typical:
+                    continue  # as for blobs: a piece far shorter than the page's digits
                 m = m[py0:py0 + ph, px0:px0 + pw]
                 n_ink = cv2.countNonZero(m)
                 density = n_ink / m.size

@@ -143,6 +143,19 @@ def test_touching_digits_are_offered_whole_and_split():
     assert halves[0, 2] <= halves[1, 0] + 3  # side by side, cut near the touching point
 
 
+def test_a_piece_cut_off_a_wide_blob_is_offered_only_if_it_is_digit_sized():
+    # A 7 whose foot runs on into a flourish ending in a small hook, among digits: the blob
+    # is wide, so it is offered split too, but the hook (a third of a digit tall) is no digit.
+    img = page(digits=(("2", 80, 220), ("5", 150, 220), ("7", 250, 220), ("8", 400, 300)))
+    cv2.line(img, (266, 218), (325, 218), 30, 5)
+    cv2.line(img, (325, 218), (330, 203), 30, 5)
+    det = detect(img).detections
+    typical = float(np.median(det.heights[det.data["whole"]]))
+    pieces = det[~det.data["whole"]]
+    assert len(pieces) >= 1  # the 7 is still offered on its own
+    assert (pieces.heights >= 0.4 * typical).all(), pieces.xyxy.tolist()
+
+
 def test_split_touching_cuts_at_the_thinnest_column():
     blob = np.zeros((40, 60), bool)
     blob[:, 5:25] = True
