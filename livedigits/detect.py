@@ -28,6 +28,8 @@ SHEET_SOLIDITY = 0.85  # its area against its convex hull's: paper is flat and c
 SHEET_STEP = 0.15  # its edge steps down by this share of its brightness onto the surround
 SPLIT_ASPECT = 1.1  # a blob wider than this times its height may be digits that touch
 DIGIT_ASPECT = 0.7  # the typical width of a digit against its height, for splitting
+WIDE_BLOB, WIDTH_PAGE = 1.6, 6  # with this many lone digits, a blob this many times as wide
+# as they are may be digits that touch, however narrow they all are
 MAX_RUN = 4.5  # at most four touching digits are split; wider blobs are lines
 MIN_JOIN = 10  # pixels; side-by-side pieces join only on marks taller than 8x this
 SQUARE = np.ones((3, 3), np.uint8)  # a pixel and its eight neighbours
@@ -432,14 +434,15 @@ def _join_pieces(boxes: np.ndarray, min_h: float = 0.0) -> np.ndarray:
     return group
 
 
-def split_touching(blob: np.ndarray) -> list[tuple[int, np.ndarray]]:
+def split_touching(blob: np.ndarray, width: float = 0.0) -> list[tuple[int, np.ndarray]]:
     """Cut a blob of digits written so close that their ink touches into one piece per digit.
 
-    The number of digits comes from the blob's width against its height; each cut goes
-    through the column with the least ink near where it is expected. Returns (x offset, mask).
+    The number of digits comes from the blob's width against the page's digit `width` when
+    it is known, else against the blob's height; each cut goes through the column with the
+    least ink near where it is expected. Returns (x offset, mask).
     """
     h, w = blob.shape
-    k = int(np.clip(round(w / (DIGIT_ASPECT * h)), 2, 4))
+    k = int(np.clip(round(w / (width or DIGIT_ASPECT * h)), 2, 4))
     ink = blob.sum(axis=0).astype(np.float64)
     step = w / k
     cuts = [0]
@@ -749,10 +752,15 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
                                (int(ob[i, 0]), int(ob[i, 1]), int(ob[i, 2]), int(ob[i, 3])))
         return cut[i]
 
-    typical = 0.0  # the page's digit height, where a few digits are in view
+    digit_w, typical = 0.0, 0.0  # the page's digit width, where enough digits stand apart
     if ok.sum() >= 3:  # with a few digits in view, what is far smaller than them is noise
         typical = float(np.median(bh[ok]))
         ok &= bh >= s.relative_min * typical
+        # Writers differ in how wide they write: the page's own lone digits (not 1s, not
+        # blobs of several) tell how many digits a blob of touching ones holds.
+        single = ok & (bw >= 0.35 * bh) & (bw <= SPLIT_ASPECT * bh)
+        if single.sum() >= WIDTH_PAGE:
+            digit_w = float(np.median(bw[single]))
         # (Boxes found at half size may be a pixel taller each side than the ink in them.)
         near_floor = bh < max(min_h, s.relative_min * typical) + 2
         loop = _small_loops(ob, near_floor & (bw <= MAX_RUN * bh), typical,
@@ -774,8 +782,11 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
         for ox, oy, blob in _regroup(region, min_h):
             h_, w_ = blob.shape
             pieces = [(0, 0, blob, True)]
-            if w_ > SPLIT_ASPECT * h_ and not loop[i]:  # a small o is one digit at most
-                pieces += [(dx, 0, m, False) for dx, m in split_touching(blob)]
+            # Digits side by side make a blob about one digit tall, not one cut at printed lines.
+            wide = w_ > SPLIT_ASPECT * h_ or (digit_w > 0 and w_ >= WIDE_BLOB * digit_w
+                                               and h_ <= 1.5 * typical and not across.get(i))
+            if wide and not loop[i]:  # a small o is one digit at most
+                pieces += [(dx, 0, m, False) for dx, m in split_touching(blob, digit_w)]
             elif across.get(i):  # no digit is that tall: only the pieces are offered
                 pieces = [(0, dy, m, False) for dy, m in
                           split_stacked(blob, [r - oy for r in across[i]])]

@@ -156,6 +156,31 @@ def test_a_piece_cut_off_a_wide_blob_is_offered_only_if_it_is_digit_sized():
     assert (pieces.heights >= 0.4 * typical).all(), pieces.xyxy.tolist()
 
 
+def _narrow_writing():
+    """A writer whose digits are about 0.4 of their height wide: six apart, then a touching
+    pair "45" and a touching "262" (printed wide, then squeezed to 55% of their width)."""
+    wide = np.full((300, 1800), 225, np.uint8)
+    for k, ch in enumerate("358790"):
+        cv2.putText(wide, ch, (60 + 110 * k, 150), cv2.FONT_HERSHEY_SIMPLEX, 3, 30, 8)
+    for x, text in ((800, "45"), (1200, "262")):
+        for k, ch in enumerate(text):
+            cv2.putText(wide, ch, (x + 48 * k, 150), cv2.FONT_HERSHEY_SIMPLEX, 3, 30, 8)
+    return cv2.resize(wide, (990, 300), interpolation=cv2.INTER_AREA)
+
+
+def test_touching_narrow_digits_are_cut_into_as_many_as_the_pages_digit_width_holds():
+    det = detect(_narrow_writing()).detections
+    lone = det[det.data["split"] < 0]
+    assert len(lone) == 6
+    width = float(np.median(lone.xywh[:, 2]))
+    groups = [det[(det.data["split"] == g) & ~det.data["whole"]]
+              for g in np.unique(det.data["split"][det.data["split"] >= 0])]
+    # The pair is narrower than it is tall: only the page's digit width shows it is two.
+    assert sorted(len(g) for g in groups) == [2, 3]
+    for g in groups:
+        assert (np.abs(g.xywh[:, 2] - width) <= 0.3 * width).all(), g.xyxy.tolist()
+
+
 def test_split_touching_cuts_at_the_thinnest_column():
     blob = np.zeros((40, 60), bool)
     blob[:, 5:25] = True
