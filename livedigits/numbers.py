@@ -25,6 +25,7 @@ FAR_GAP = 2.0  # ... or wider than this many digit heights, whatever the usual g
 BASELINE_SHIFT = 0.5  # digits whose centres step across the line by more are apart
 ROW_OVERLAP = 0.5  # lines share a page row when they overlap this much of the shorter height
 PAGE_TILT = 5.0  # degrees; a page tilted more has its rows found along its own direction
+STEEP_TILT = 15.0  # degrees; a page tilted more is levelled to detect, its lines found in its frame
 
 _TAN_LINK = float(np.tan(np.radians(MAX_LINK_ANGLE)))
 
@@ -71,7 +72,14 @@ def page_rows(det: Detections, size_ratio: float = MAX_SIZE_RATIO) -> list[list[
     t = np.radians(tilt)
     turned = centers @ np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
     half = (det.xyxy[:, 2:] - det.xyxy[:, :2]) / 2.0
-    return _page_order(np.c_[turned - half, turned + half], turned, lines, straight, tilt)
+    boxes: np.ndarray = np.c_[turned - half, turned + half]
+    if abs(tilt) >= STEEP_TILT:
+        # Steep rows (a sheet lying at 40 degrees) are chained again in the page's frame,
+        # where the next digit along a row lies level beside each one: in the image's, a 9
+        # whose long tail runs down the page reaches below and behind its row.
+        lines, straight = _chains(Detections(np.round(boxes).astype(np.int64)), size_ratio)
+        lines = [Line(ln.members, ln.angle + tilt) if len(ln) >= 2 else ln for ln in lines]
+    return _page_order(boxes, turned, lines, straight, tilt)
 
 
 def page_tilt(det: Detections) -> float:

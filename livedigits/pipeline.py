@@ -16,12 +16,10 @@ import numpy as np
 from livedigits.defaults import MIN_CONFIDENCE
 from livedigits.detect import Blobs, DetectorSettings, detect
 from livedigits.detections import Detections, FrameResult
-from livedigits.numbers import line_angles, page_tilt, read_numbers
+from livedigits.numbers import STEEP_TILT, line_angles, page_tilt, read_numbers
 from livedigits.preprocess import MNIST_SIZE, make_crops
 from livedigits.spec import NOT_A_DIGIT
 from livedigits.track import Tracker
-
-LEVEL_TILT = 15.0  # degrees; a page whose lines keep a steeper slope is levelled and read again
 
 
 class DigitModel(Protocol):
@@ -114,10 +112,10 @@ def detect_page(image: np.ndarray, settings: DetectorSettings,
     and read again: upright, digits that touch along a row are cut between them, not in
     upright columns through them. Boxes come back in the image's pixels, each holding its
     blob's ink; the masks stay upright (their angle is their line's slope on the levelled
-    page). A page within LEVEL_TILT of level costs no more than finding its lines' slope."""
+    page). A page within STEEP_TILT of level costs no more than finding its lines' slope."""
     blobs = detect_scaled(image, settings, max_side)
     tilt = page_tilt(blobs.detections)
-    if abs(tilt) < LEVEL_TILT or image.ndim not in (2, 3):
+    if abs(tilt) < STEEP_TILT or image.ndim not in (2, 3):
         return blobs, line_angles(blobs.detections)
     turned, back = level(image, tilt)
     flat = detect_scaled(turned, settings, max_side)

@@ -9,6 +9,7 @@ from livedigits.detections import Detections
 from livedigits.numbers import (
     group_lines,
     line_angles,
+    page_rows,
     read_numbers,
     read_page,
     read_text,
@@ -238,3 +239,22 @@ def test_a_small_o_between_two_tall_digits_is_read_in_its_place():
              [507, 265, 524, 312]]
     det = Detections(boxes, digit=[7, 9, 0, 6])
     assert "".join(n.text for row in read_page(det) for n in row) == "7906"
+
+
+@pytest.mark.parametrize("tail", [(20, 24), (29, 35), (38, 46)])
+def test_steep_rows_stay_whole_past_a_long_tailed_digit(tail):
+    # Three rows of eight digits on a sheet lying at 40 degrees; one digit of the first row is
+    # a 9 whose tail runs down the page, which in the image is down and to the left.
+    t = np.radians(40.0)
+    u, v = np.array([np.cos(t), np.sin(t)]), np.array([-np.sin(t), np.cos(t)])
+    boxes = []
+    for r in range(3):
+        for k in range(8):
+            cx, cy = np.array([200.0, 100.0]) + 26 * k * u + 75 * r * v
+            left, down = tail if (r, k) == (0, 4) else (0, 0)
+            boxes.append([cx - 11 - left, cy - 13, cx + 11, cy + 13 + down])
+    det = Detections(np.round(boxes).astype(int))
+    rows = page_rows(det)
+    assert [[ln.members.tolist() for ln in row] for row in rows] == [
+        [list(range(8 * r, 8 * r + 8))] for r in range(3)]
+    assert all(ln.angle == pytest.approx(40.0, abs=3) for row in rows for ln in row)
