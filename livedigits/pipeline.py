@@ -7,7 +7,7 @@ per-stage timings. Sources, windows and files are the caller's business (see `ru
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import cv2
@@ -118,7 +118,9 @@ def detect_page(image: np.ndarray, settings: DetectorSettings,
     if abs(tilt) < STEEP_TILT or image.ndim not in (2, 3):
         return blobs, line_angles(blobs.detections)
     turned, back = level(image, tilt)
-    flat = detect_scaled(turned, settings, max_side)
+    # The least digit height is a share of the frame's height, not of the taller canvas.
+    least = settings.min_height_frac * image.shape[0] / turned.shape[0]
+    flat = detect_scaled(turned, replace(settings, min_height_frac=least), max_side)
     det = flat.detections
     angles = line_angles(det)
     h, w = image.shape[:2]

@@ -190,3 +190,18 @@ def test_level_maps_back_to_the_image():
     assert turned.shape[0] > 100 and turned.shape[1] > 150  # the whole image fits
     y, x = np.unravel_index(int(np.argmax(turned)), turned.shape)
     assert np.allclose(back @ [x, y, 1.0], [50, 30], atol=1.0)
+
+
+def test_small_digits_on_a_steep_page_are_not_lost_to_the_larger_levelled_canvas():
+    # Digits 14 px tall on a 1280 x 960 frame, just above the least height for that frame;
+    # the levelled canvas is taller, but the least height stays the frame's.
+    sheet = np.full((960, 1280), 225, np.uint8)
+    for r in range(3):
+        for k in range(8):
+            cv2.putText(sheet, str((k + r) % 10), (500 + 19 * k, 400 + 45 * r),
+                        cv2.FONT_HERSHEY_SIMPLEX, 0.65, 30, 2)
+    s = DetectorSettings()
+    upright = len(detect_scaled(sheet, s, 2000).detections)
+    m = cv2.getRotationMatrix2D((640, 480), -38, 1.0)
+    blobs, _ = detect_page(cv2.warpAffine(sheet, m, (1280, 960), borderValue=225), s, 2000)
+    assert upright >= 18 and len(blobs.detections) >= 0.9 * upright
