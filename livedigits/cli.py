@@ -100,7 +100,7 @@ def _mix(ctx, param, value: str | None):
               help="Writes OUTPUT/NAME.keras, its ONNX export OUTPUT/NAME.onnx and "
                    "OUTPUT/NAME.json.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
-              help="Most epochs (early stopping). Default: 16, or 4 with --init.")
+              help="Most epochs (early stopping). Default: 12, or 4 with --init.")
 @click.option("--batch-size", default=128, show_default=True,
               help="Digits per training step.")
 @click.option("--seed", default=1, show_default=True, help="Fixes data order and weights.")

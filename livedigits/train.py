@@ -33,10 +33,10 @@ from keras import layers  # noqa: E402
 
 @dataclass
 class TrainSettings:
-    epochs: int = 16  # ~2.5 min an epoch on 2 cores: the style and negative generators cost
+    epochs: int = 12  # ~2.5 min an epoch on 2 cores: the style and negative generators cost
     batch_size: int = 128
     learning_rate: float = 2e-3
-    lr_decay: float = 0.8  # 2e-3 down to 7e-5 by the 16th epoch
+    lr_decay: float = 0.75  # 2e-3 down to 9e-5 by the 12th epoch
     patience: int = 4
     val_size: int = 5000
     neg_fraction: float = NEG_FRACTION
