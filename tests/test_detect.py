@@ -434,3 +434,29 @@ def test_a_digit_just_below_the_top_edge_is_kept():
     left = np.full((120, 160), 225, np.uint8)
     left[40:80, 2:8] = 20
     assert detect(left).detections.xyxy.tolist() == [[2, 40, 8, 80]]
+
+
+def _photographed_lines(bow=0):
+    """Printed lines as a phone photographs them: pen-dark in the middle, blurred pale at
+    the edges (most of each line's ink is paler than the pen), bowed by `bow` px across the
+    page by the lens; a 6, a 5 and a 9 hang from the middle line, touching it."""
+    lines = np.zeros((400, 640), np.uint8)
+    xs = np.arange(640)
+    for y in (100, 200, 300):
+        mid = np.round(y + bow * (1 - ((xs - 320) / 320) ** 2)).astype(int)
+        for x in xs:
+            lines[mid[x] - 2:mid[x] + 3, x] = 255
+    soft = cv2.GaussianBlur(lines.astype(np.float32) / 255, (0, 0), 3.0)
+    img = (225 - 195 * np.clip(1.25 * soft, 0, 1)).astype(np.uint8)
+    for ch, x in (("6", 150), ("5", 300), ("9", 450)):
+        cv2.putText(img, ch, (x, 247), cv2.FONT_HERSHEY_SIMPLEX, 2.2, 30, 6, cv2.LINE_AA)
+    return img
+
+
+@pytest.mark.parametrize("bow", [0, 6])
+def test_a_photographed_printed_line_is_taken_out_whole_beside_the_digits_touching_it(bow):
+    det = detect(_photographed_lines(bow)).detections
+    whole = det[det.data["whole"]]
+    assert len(whole) == 3, det.xyxy.tolist()
+    # no piece of the line left on a digit: each box is the digit's own, below the line
+    assert (whole.xywh[:, 2] < 42).all() and (whole.xyxy[:, 1] >= 205).all(), whole.xyxy.tolist()
