@@ -276,13 +276,25 @@ def line_mask(faint: np.ndarray, strong: np.ndarray) -> tuple[np.ndarray, np.nda
     solid = cv2.morphologyEx(half, cv2.MORPH_OPEN, np.ones((blot, blot), np.uint8))
     marks = cv2.bitwise_and(half, cv2.bitwise_not(solid))
     ruled = np.zeros_like(marks)
+    on_line = ruled  # the blots a line runs through (they stay ink; the line is one line)
     length = max(20, hw // 8)
     if hw > length:
         thick = cv2.dilate(marks, np.ones((max(7, length // 11), 1), np.uint8))  # 5 degrees
+        if cv2.countNonZero(solid):
+            # A blot on a line (a stroke's thick foot where it meets it) does not cut the
+            # line in two; a long solid band (a shadow) is no line and bridges nothing.
+            x, y, w, h = cv2.boundingRect(solid)  # worked out where there is any, only
+            sub = solid[y:y + h, x:x + w]
+            on_line = np.zeros_like(solid)
+            on_line[y:y + h, x:x + w] = cv2.subtract(sub, cv2.morphologyEx(
+                sub, cv2.MORPH_OPEN, np.ones((1, 3 * blot), np.uint8),
+                borderType=cv2.BORDER_CONSTANT, borderValue=0))  # no ink past the box
+            thick = cv2.bitwise_or(thick, on_line)
         # A run that long needs a row holding that much: most pages of writing have none.
         if cv2.reduce(thick, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).max() >= 255 * length:
             runs = cv2.morphologyEx(thick, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
             ruled = cv2.bitwise_and(runs, marks)  # the marks, not the thickened band
+            on_line = cv2.bitwise_and(runs, on_line)
     margin = np.zeros_like(marks)
     if hh >= 40:
         # On `half`, not `marks`: the edge of the sheet against a dark desk is a solid band.
@@ -322,7 +334,7 @@ def line_mask(faint: np.ndarray, strong: np.ndarray) -> tuple[np.ndarray, np.nda
             dark = np.count_nonzero((sub & (crossing[y:y + h, x:x + w] > 0)).any(axis=0))
             if dark > 0.5 * w and _is_band(sub):
                 band = max(band, _draw_band(lines, sub, x, y))
-    return lines, cv2.bitwise_or(ruled, margin), band
+    return lines, cv2.bitwise_or(cv2.bitwise_or(ruled, margin), on_line), band
 
 
 def _draw_band(out: np.ndarray, sub: np.ndarray, x: int, y: int) -> int:

@@ -460,3 +460,18 @@ def test_a_photographed_printed_line_is_taken_out_whole_beside_the_digits_touchi
     assert len(whole) == 3, det.xyxy.tolist()
     # no piece of the line left on a digit: each box is the digit's own, below the line
     assert (whole.xywh[:, 2] < 42).all() and (whole.xyxy[:, 1] >= 205).all(), whole.xyxy.tolist()
+
+
+def test_a_blot_on_a_printed_line_does_not_cut_it_and_leave_a_stub_on_the_digit():
+    # A marker 1 stands on a printed line near its end, its foot a blot of ink: the short
+    # piece of line beyond the blot is still that line, taken out, not a bar on the 1.
+    img = np.full((480, 640), 225, np.uint8)
+    cv2.line(img, (40, 300), (600, 300), 30, 5)
+    cv2.line(img, (542, 200), (536, 298), 30, 7)
+    cv2.ellipse(img, (538, 296), (17, 13), 0, 0, 360, 30, -1)
+    for ch, x in (("2", 100), ("5", 300)):
+        cv2.putText(img, ch, (x, 290), cv2.FONT_HERSHEY_SIMPLEX, 3, 30, 7, cv2.LINE_AA)
+    det = detect(img).detections
+    assert len(det) == 3
+    one = det[det.xyxy[:, 0] > 450]
+    assert len(one) == 1 and one.xyxy[0, 2] <= 560, one.xyxy.tolist()  # the blot's edge: 555
