@@ -320,8 +320,9 @@ def line_mask(faint: np.ndarray, strong: np.ndarray) -> tuple[np.ndarray, np.nda
     # (Faint rulings hold strong ink only where a stroke crosses them: checked first, cheaply.)
     band = 0
     crossing = cv2.bitwise_and(ruled, strong)
+    whole = cv2.bitwise_or(ruled, on_line)  # the lines with the blots on them
     if cv2.countNonZero(crossing) > 0.03 * cv2.countNonZero(ruled):
-        for c in cv2.findContours(ruled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]:
+        for c in cv2.findContours(whole, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]:
             x, y, w, h = cv2.boundingRect(c)
             # Dark along most of its length, not only where strokes cross it: a photo's
             # printed line is pen-dark in its middle, paler at its blurred edges. (Checked
@@ -330,11 +331,22 @@ def line_mask(faint: np.ndarray, strong: np.ndarray) -> tuple[np.ndarray, np.nda
                 continue
             own = np.zeros((h, w), np.uint8)
             cv2.drawContours(own, [c], -1, 255, -1, offset=(-x, -y))
-            sub = (own > 0) & (ruled[y:y + h, x:x + w] > 0)
-            dark = np.count_nonzero((sub & (crossing[y:y + h, x:x + w] > 0)).any(axis=0))
-            if dark > 0.5 * w and _is_band(sub):
-                band = max(band, _draw_band(lines, sub, x, y))
-    return lines, cv2.bitwise_or(cv2.bitwise_or(ruled, margin), on_line), band
+            sub = (own > 0) & (whole[y:y + h, x:x + w] > 0)
+            # A line runs on through the blots on it (a stroke's thick foot), if they are
+            # short against it; a run of thick strokes (a big marker digit) is no line.
+            blots = np.count_nonzero((sub & (on_line[y:y + h, x:x + w] > 0)).any(axis=0))
+            parts = [(sub, x, y)]
+            if blots > 0.2 * w:
+                sub &= ruled[y:y + h, x:x + w] > 0
+                n, labels, stats, _ = cv2.connectedComponentsWithStats(sub.view(np.uint8))
+                parts = [(labels[py:py + ph, px:px + pw] == k, x + px, y + py)
+                         for k, (px, py, pw, ph) in enumerate(stats[1:, :4], 1)]
+            for part, px, py in parts:
+                ph, pw = part.shape
+                dark = part & (crossing[py:py + ph, px:px + pw] > 0)
+                if np.count_nonzero(dark.any(axis=0)) > 0.5 * pw and _is_band(part):
+                    band = max(band, _draw_band(lines, part, px, py))
+    return lines, cv2.bitwise_or(whole, margin), band
 
 
 def _draw_band(out: np.ndarray, sub: np.ndarray, x: int, y: int) -> int:

@@ -8,6 +8,7 @@ from livedigits.detect import (
     background,
     detect,
     find_sheet,
+    line_mask,
     shrink,
     split_touching,
 )
@@ -475,3 +476,16 @@ def test_a_blot_on_a_printed_line_does_not_cut_it_and_leave_a_stub_on_the_digit(
     assert len(det) == 3
     one = det[det.xyxy[:, 0] > 450]
     assert len(one) == 1 and one.xyxy[0, 2] <= 560, one.xyxy.tolist()  # the blot's edge: 555
+
+
+def test_a_printed_lines_band_runs_on_through_a_blot_on_it_and_no_further():
+    # At half size, as `line_mask` sees the ink: a pen-dark line, a blot of ink sitting on
+    # it (a marker stroke's foot). The line's rows are taken out across the blot too; the
+    # blot's ink above and below the line stays (strokes crossing it are bridged later).
+    ink = np.zeros((120, 320), np.uint8)
+    ink[60:64, 10:310] = 255
+    ink[52:72, 204:220] = 255  # the blot, 16 px wide, centred on the line
+    lines, _, band = line_mask(ink, ink)
+    assert band >= 4
+    assert lines[60:64, 204:220].all()  # the line's rows, through the blot
+    assert not lines[52:57, 204:220].any() and not lines[67:72, 204:220].any()
