@@ -36,6 +36,7 @@ SQUARE = np.ones((3, 3), np.uint8)  # a pixel and its eight neighbours
 PAIR = np.ones((2, 1), np.uint8)  # a pixel and the one below it
 STACK_RATIO, STACK_PAGE = 2.2, 8  # with this many digits, one this many times taller is two
 WHOLE_DIGIT = 0.6  # a piece this share of the page's digit height is a digit of its own
+FULL_PIECE = 0.8  # digits that touch side by side each stand about the blob's full height
 LOOP_MIN = 0.25  # a closed loop this share of the page's digit height may be a small 0
 
 
@@ -62,9 +63,10 @@ class Blobs:
 
     A blob wide enough to be touching digits comes twice: whole, and cut into pieces. Rows of
     such a pair share `data["split"]` (-1 for plain blobs) and `data["whole"]` tells which is
-    which; the classifier decides which reading stands (see `pipeline.resolve_splits`). Built
-    as `Blobs(detections, masks, inverted, split, whole, sheet)`; the rows' extras go into
-    `data`.
+    which; the classifier decides which reading stands (see `pipeline.resolve_splits`). Where
+    two ways of cutting it are offered, `data["cut"]` numbers each piece's way (0 the first,
+    -1 for whole and plain blobs). Built as `Blobs(detections, masks, inverted, split, whole,
+    sheet, cut)`; the rows' extras go into `data`.
     """
 
     detections: Detections
@@ -73,14 +75,17 @@ class Blobs:
     split: InitVar[np.ndarray | None] = None
     whole: InitVar[np.ndarray | None] = None
     sheet: np.ndarray | None = None  # outline of the sheet found (full-size pixels), if any
+    cut: InitVar[np.ndarray | None] = None
 
     def __post_init__(self, masks: list[np.ndarray], split: np.ndarray | None,
-                      whole: np.ndarray | None) -> None:
+                      whole: np.ndarray | None, cut: np.ndarray | None) -> None:
         n = len(self.detections)
+        split = np.full(n, -1, np.int64) if split is None else np.asarray(split, np.int64)
+        whole = np.ones(n, bool) if whole is None else np.asarray(whole, bool)
         self.detections = self.detections.with_data(
-            mask=list(masks),
-            split=np.full(n, -1, np.int64) if split is None else np.asarray(split, np.int64),
-            whole=np.ones(n, bool) if whole is None else np.asarray(whole, bool))
+            mask=list(masks), split=split, whole=whole,
+            cut=np.where((split >= 0) & ~whole, 0, -1) if cut is None
+            else np.asarray(cut, np.int64))
 
 
 def as_gray(frame: np.ndarray) -> np.ndarray:
@@ -497,6 +502,30 @@ def split_touching(blob: np.ndarray, width: float = 0.0) -> list[tuple[int, np.n
     return [(a, blob[:, a:b]) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
 
 
+def other_cut(blob: np.ndarray, cut: int) -> int | None:
+    """Where else a blob of two touching digits, cut at column `cut`, may be cut: at the
+    column with the least ink, well away from `cut`, that leaves each side about the blob's
+    full height of ink (FULL_PIECE of it: digits side by side stand about as tall). A 1 is
+    far narrower than the digits beside it: the column with the least ink near the middle
+    often runs through its wider neighbour (the bar of an open 4), and the narrow cut is
+    the right one; the classifier decides which reading stands. None if there is none."""
+    h, w = blob.shape
+    rows = np.arange(h)[:, None]
+    top = np.where(blob, rows, h).min(axis=0)
+    bottom = np.where(blob, rows, -1).max(axis=0)
+    # Height of the ink left of each column c (columns :c) and right of it (c:).
+    left = np.maximum.accumulate(bottom) - np.minimum.accumulate(top) + 1
+    right = (np.maximum.accumulate(bottom[::-1]) - np.minimum.accumulate(top[::-1]) + 1)[::-1]
+    narrow = max(2, round(0.1 * h))  # even a 1 is this wide: no sliver of a stroke
+    c = np.arange(narrow, w - narrow + 1)
+    ok = ((left[c - 1] >= FULL_PIECE * h) & (right[c] >= FULL_PIECE * h)
+          & (np.abs(c - cut) >= max(2, 0.15 * w)))
+    if not ok.any():  # (also where the blob is too narrow to hold two)
+        return None
+    ink = np.count_nonzero(blob, axis=0)[c]
+    return int(c[ok][np.argmin(ink[ok])])
+
+
 def split_stacked(blob: np.ndarray, rows: list[int]) -> list[tuple[int, np.ndarray]]:
     """Cut a blob of digits one above another, joined across the printed lines between
     them, at those lines' `rows`. Returns (y offset, mask)."""
@@ -820,22 +849,28 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
     masks: list[np.ndarray] = []
     split: list[int] = []
     whole: list[bool] = []
+    ways: list[int] = []  # which way of cutting a blob each piece comes from
     for i in np.flatnonzero(ok).tolist():
         x0, y0 = int(ob[i, 0]), int(ob[i, 1])
         region = own_ink(i)
         for ox, oy, blob in _regroup(region, min_h):
             h_, w_ = blob.shape
-            pieces = [(0, 0, blob, True)]
+            pieces = [(0, 0, blob, -1)]  # (x, y offset, ink, way of cutting; -1: whole)
             # Digits side by side make a blob about one digit tall, not one cut at printed lines.
             wide = w_ > SPLIT_ASPECT * h_ or (digit_w > 0 and w_ >= WIDE_BLOB * digit_w
                                                and h_ <= 1.5 * typical and not across.get(i))
             if wide and not loop[i]:  # a small o is one digit at most
-                pieces += [(dx, 0, m, False) for dx, m in split_touching(blob, digit_w)]
+                cut_up = split_touching(blob, digit_w)
+                pieces += [(dx, 0, m, 0) for dx, m in cut_up]
+                at = other_cut(blob, cut_up[1][0]) if len(cut_up) == 2 else None
+                if at is not None:  # two digits, one maybe a narrow 1: a second way to cut
+                    pieces += [(0, 0, blob[:, :at], 1), (at, 0, blob[:, at:], 1)]
             elif across.get(i):  # no digit is that tall: only the pieces are offered
-                pieces = [(0, dy, m, False) for dy, m in
+                pieces = [(0, dy, m, 0) for dy, m in
                           split_stacked(blob, [r - oy for r in across[i]])]
             pair = len(boxes_out) if len(pieces) > 1 else -1
-            for dx, dy, m, is_whole in pieces:
+            for dx, dy, m, way in pieces:
+                is_whole = way < 0
                 px0, py0, pw, ph = cv2.boundingRect(m)
                 if ph < floor[i] or pw > s.max_aspect * ph:
                     continue
@@ -852,7 +887,9 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
                 masks.append(m)
                 split.append(pair)
                 whole.append(is_whole)
+                ways.append(way if pair >= 0 else -1)
     if not boxes_out:
         return Blobs(Detections.empty(), [], ink.inverted, sheet=outline)
     return Blobs(Detections(np.array(boxes_out, np.int32)), masks, ink.inverted,
-                 np.array(split, np.int64), np.array(whole, bool), outline)
+                 np.array(split, np.int64), np.array(whole, bool), outline,
+                 np.array(ways, np.int64))

@@ -130,9 +130,15 @@ def detect_page(image: np.ndarray, settings: DetectorSettings,
     return flat, angles
 
 
-def resolve_splits(split: np.ndarray, whole: np.ndarray, accepted: np.ndarray) -> np.ndarray:
+def resolve_splits(split: np.ndarray, whole: np.ndarray, accepted: np.ndarray,
+                   cut: np.ndarray | None = None) -> np.ndarray:
     """For blobs read both whole and cut into pieces, keep one reading: the whole blob where
     the model reads it as one digit (a wide 2), else the pieces (digits that touch).
+
+    Where a blob was also cut a second way (`cut` numbers each piece's way, 0 the first),
+    that way's pieces stand instead only if it left two or more pieces and the model reads
+    every one as a digit, more of them than of the first way's (a narrow 1 cut off its
+    neighbour, where the first way cut through the neighbour); else the first way's.
 
     >>> resolve_splits(np.array([-1, 4, 4, 4]), np.array([True, True, False, False]),
     ...                np.array([True, True, True, False])).tolist()
@@ -144,6 +150,17 @@ def resolve_splits(split: np.ndarray, whole: np.ndarray, accepted: np.ndarray) -
         whole_read = (rows & whole & accepted).any()
         keep[rows & ~whole] &= not whole_read
         keep[rows & whole] &= whole_read
+        if cut is None or whole_read:
+            continue
+        pieces = rows & ~whole
+        read = {way: int((pieces & (cut == way) & accepted).sum())  # pieces read as digits
+                for way in np.unique(cut[pieces]).tolist()}
+        best = 0
+        for way, n in read.items():
+            mine = pieces & (cut == way)
+            if way > 0 and n >= 2 and (mine <= accepted).all() and n > read.get(best, 0):
+                best = way
+        keep[pieces & (cut != best)] = False
     return keep
 
 
@@ -190,10 +207,11 @@ class Pipeline:
         n = len(det)
         t1 = time.perf_counter()
         split, whole = np.asarray(det.data["split"]), np.asarray(det.data["whole"], bool)
+        cut = None if det.data.get("cut") is None else np.asarray(det.data["cut"])
         read = np.ones(n, bool)
         digit, confidence = det.digit.copy(), det.confidence.copy()
         if self.tracker is not None and self.marks is not None and s.read_budget is not None:
-            read = self._plan(det.xyxy, split, whole, s.read_budget, digit, confidence)
+            read = self._plan(det.xyxy, split, whole, s.read_budget, digit, confidence, cut)
         tp = time.perf_counter()
         crops = np.zeros((n, MNIST_SIZE, MNIST_SIZE), np.uint8)
         if read.any():
@@ -207,7 +225,7 @@ class Pipeline:
         det = det.replace(digit=digit, confidence=confidence).with_data(crop=crops, read=read)
         t3 = time.perf_counter()
         keep = (det.digit != NOT_A_DIGIT) & (det.confidence >= s.min_confidence)
-        keep = resolve_splits(split, whole, keep)
+        keep = resolve_splits(split, whole, keep, cut)
         raw = det[keep]
         tracked = raw
         if self.tracker is not None and self.marks is not None:
@@ -223,11 +241,13 @@ class Pipeline:
         return FrameResult(index, t, tracked, numbers, raw, ms, prepared.sheet)
 
     def _plan(self, xyxy: np.ndarray, split: np.ndarray, whole: np.ndarray, budget: int,
-              digit: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+              digit: np.ndarray, confidence: np.ndarray,
+              cut: np.ndarray | None = None) -> np.ndarray:
         """Which rows the model reads this frame (see `Tracker.plan`); writes into `digit`
         and `confidence` the readings of the others, from their settled tracks. At most
         `budget` settled blobs are re-read. A blob offered whole and in pieces is skipped as
-        its settled reading was (whole, or every piece), else read whole and in pieces."""
+        its settled reading was (whole, or every piece of one way of cutting it, `cut`),
+        else read whole and in pieces."""
         assert self.tracker is not None and self.marks is not None
         read = np.ones(len(xyxy), bool)
         plain = split < 0
@@ -240,10 +260,13 @@ class Pipeline:
             budget -= plan.rechecks
         for g in np.unique(split[~plain]):
             rows = split == g
+            ways = [rows & ~whole] if cut is None else [
+                rows & ~whole & (cut == w) for w in np.unique(cut[rows & ~whole]).tolist()]
+            settled = [w for w in ways if not read[w].any()]
             if (rows & whole).any() and not read[rows & whole].any():
                 settled_as = rows & ~whole  # the whole is the digit: the pieces are not
-            elif not read[rows & ~whole].any():
-                settled_as = rows & whole  # the pieces are digits: the whole is not
+            elif settled:
+                settled_as = rows & ~settled[0]  # these pieces are digits: nothing else is
             else:
                 read[rows] = True  # any doubt: read the blob whole and in pieces
                 continue

@@ -83,6 +83,32 @@ def test_resolve_splits(whole_ok, expect):
     assert resolve_splits(split, whole, accepted).tolist() == expect
 
 
+@pytest.mark.parametrize("second, expect", [
+    # the first way cut through the 4 ("not a digit" and a 4), the second beside the 1
+    ([True, True], [False, False, False, True, True]),
+    # the second way reads one piece only: a sliver read as a 1 never wins
+    ([True, False], [False, False, True, False, False]),
+])
+def test_resolve_splits_takes_the_way_of_cutting_the_model_reads_best(second, expect):
+    from livedigits.pipeline import resolve_splits
+
+    split = np.array([5, 5, 5, 5, 5])
+    whole = np.array([True, False, False, False, False])
+    cut = np.array([-1, 0, 0, 1, 1])
+    accepted = np.array([False, False, True, *second])
+    assert resolve_splits(split, whole, accepted, cut).tolist() == expect
+
+
+def test_resolve_splits_keeps_the_first_way_when_the_second_reads_no_more_digits():
+    from livedigits.pipeline import resolve_splits
+
+    split, whole = np.array([1, 1, 1, 1, 1]), np.array([True, False, False, False, False])
+    cut = np.array([-1, 0, 0, 1, 1])
+    accepted = np.array([False, True, True, True, True])  # both ways read two digits
+    assert resolve_splits(split, whole, accepted, cut).tolist() == [
+        False, True, True, False, False]
+
+
 def test_finish_leaves_the_prepared_frame_as_it_was():
     p = Pipeline(FakeClassifier(4), PipelineSettings(track=False))
     prepared = p.prepare(page(digits=ROW))
