@@ -261,7 +261,8 @@ class Pipeline:
         for g in np.unique(split[~plain]):
             rows = split == g
             ways = [rows & ~whole] if cut is None else [
-                rows & ~whole & (cut == w) for w in np.unique(cut[rows & ~whole]).tolist()]
+                rows & ~whole & (cut == w) for w in np.unique(cut[rows & ~whole]).tolist()
+                if w <= 0 or np.count_nonzero(rows & (cut == w)) >= 2]  # as resolve_splits
             settled = [w for w in ways if not read[w].any()]
             if (rows & whole).any() and not read[rows & whole].any():
                 settled_as = rows & ~whole  # the whole is the digit: the pieces are not
