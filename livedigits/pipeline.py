@@ -89,19 +89,22 @@ def level(image: np.ndarray, tilt: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _boxes_back(xyxy: np.ndarray, masks: list[np.ndarray], back: np.ndarray,
-                size: tuple[int, int]) -> np.ndarray:
+                size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """The boxes (x0, y0, x1, y1) in the image `back` maps to, clipped to its `size` (w, h),
     of blobs found on the levelled image (their boxes `xyxy` and ink `masks` there): each
     the box of the blob's own ink turned back, as tight as if it had been found there. (A
-    mask is smaller than its box where the levelled image was read on a smaller copy.)"""
+    mask is smaller than its box where the levelled image was read on a smaller copy.) And
+    the share of each blob's ink that lies in the image, not in the corners `level` added."""
     out = np.zeros((len(masks), 4), np.float64)
+    share = np.zeros(len(masks), np.float64)
+    w, h = size
     for i, (box, m) in enumerate(zip(np.asarray(xyxy, np.float64), masks, strict=True)):
         step = (box[2:] - box[:2]) / np.maximum(m.shape[::-1], 1)
         pts = box[:2] + (cv2.findNonZero(m).reshape(-1, 2) + 0.5) * step
         p = pts @ back[:, :2].T + back[:, 2]
         out[i] = np.r_[p.min(axis=0) - 0.5, p.max(axis=0) + 0.5]
-    w, h = size
-    return np.clip(np.round(out), 0, [w, h, w, h]).astype(np.int32)
+        share[i] = np.mean(((p >= 0) & (p <= [w, h])).all(axis=1))
+    return np.clip(np.round(out), 0, [w, h, w, h]).astype(np.int32), share
 
 
 def detect_page(image: np.ndarray, settings: DetectorSettings,
@@ -122,9 +125,14 @@ def detect_page(image: np.ndarray, settings: DetectorSettings,
     least = settings.min_height_frac * image.shape[0] / turned.shape[0]
     flat = detect_scaled(turned, replace(settings, min_height_frac=least), max_side)
     det = flat.detections
-    angles = line_angles(det)
     h, w = image.shape[:2]
-    flat.detections = det.replace(xyxy=_boxes_back(det.xyxy, list(det.data["mask"]), back, (w, h)))
+    xyxy, share = _boxes_back(det.xyxy, list(det.data["mask"]), back, (w, h))
+    # A blob mostly in the corners the turn uncovered is the image's edge drawn out across
+    # them (wood grain, a shadow), not a mark on the page.
+    keep = share >= 0.5
+    det = det[keep]
+    angles = line_angles(det)
+    flat.detections = det.replace(xyxy=xyxy[keep])
     if flat.sheet is not None:
         flat.sheet = flat.sheet @ back[:, :2].T + back[:, 2]
     return flat, angles

@@ -4,7 +4,7 @@ import pytest
 
 from livedigits.detect import DetectorSettings
 from livedigits.detections import Detections
-from livedigits.numbers import line_angles
+from livedigits.numbers import line_angles, page_tilt
 from livedigits.pipeline import Pipeline, PipelineSettings, detect_page, detect_scaled, level
 from livedigits.preprocess import make_crops, upright
 from tests.conftest import FakeClassifier, page
@@ -231,3 +231,36 @@ def test_small_digits_on_a_steep_page_are_not_lost_to_the_larger_levelled_canvas
     m = cv2.getRotationMatrix2D((640, 480), -38, 1.0)
     blobs, _ = detect_page(cv2.warpAffine(sheet, m, (1280, 960), borderValue=225), s, 2000)
     assert upright >= 18 and len(blobs.detections) >= 0.9 * upright
+
+
+def _grained_board(seed, tilt, size=(720, 1280)):
+    """Three rows of printed digits turned `tilt` degrees on a light board whose wood grain
+    runs in a random direction and fills the frame (no sheet to find)."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    wood = np.full((2 * h, 2 * w), 180, np.uint8)
+    for y in rng.integers(0, 2 * h, 200).tolist():
+        cv2.line(wood, (0, y), (2 * w, y + int(rng.integers(-60, 60))),
+                 int(rng.integers(110, 160)), int(rng.integers(1, 4)))
+    turn = cv2.getRotationMatrix2D((w, h), float(rng.uniform(-90, 90)), 1.0)
+    img = cv2.warpAffine(wood, turn, (2 * w, 2 * h))[h // 2:h // 2 + h, w // 2:w // 2 + w].copy()
+    ink = np.zeros(size, np.uint8)
+    for r in range(3):
+        for k in range(8):
+            cv2.putText(ink, str((3 * k + r) % 10), (w // 2 - 200 + 50 * k, h // 2 - 60 + 80 * r),
+                        cv2.FONT_HERSHEY_SIMPLEX, 1.6, 255, 4)
+    ink = cv2.warpAffine(ink, cv2.getRotationMatrix2D((w / 2, h / 2), -tilt, 1.0), (w, h))
+    img[ink > 127] = 30
+    return img
+
+
+@pytest.mark.parametrize("seed, tilt", [(2, 25.0), (5, 40.0)])
+def test_nothing_is_found_in_the_corners_the_levelling_turn_uncovers(seed, tilt):
+    # The levelled canvas repeats the frame's edge into its corners: grain crossing the edge
+    # is drawn out there into marks that lie outside the frame (once clipped, boxes of no size).
+    img = _grained_board(seed, tilt)
+    assert abs(page_tilt(detect_scaled(img, DetectorSettings(), 2000).detections)) >= 15.0
+    det = detect_page(img, DetectorSettings(), 2000)[0].detections
+    assert len(det) > 0
+    assert (det.xyxy[:, 2:] > det.xyxy[:, :2]).all(), det.xyxy.tolist()
+    assert (det.xyxy >= 0).all() and (det.xyxy[:, 2:] <= img.shape[::-1]).all()
