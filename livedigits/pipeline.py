@@ -130,12 +130,25 @@ def detect_page(image: np.ndarray, settings: DetectorSettings,
     # A blob mostly in the corners the turn uncovered is the image's edge drawn out across
     # them (wood grain, a shadow), not a mark on the page.
     keep = share >= 0.5
+    if blobs.sheet is not None:
+        # The canvas may hide the sheet the frame shows (it covers a smaller share of the
+        # canvas, its edge is drawn out into the corners): that sheet bounds the page still.
+        box = xyxy.astype(np.float64)
+        keep &= _inside((box[:, :2] + box[:, 2:]) / 2.0, blobs.sheet)
+        flat.sheet = blobs.sheet
+    elif flat.sheet is not None:
+        flat.sheet = flat.sheet @ back[:, :2].T + back[:, 2]
     det = det[keep]
     angles = line_angles(det)
     flat.detections = det.replace(xyxy=xyxy[keep])
-    if flat.sheet is not None:
-        flat.sheet = flat.sheet @ back[:, :2].T + back[:, 2]
     return flat, angles
+
+
+def _inside(points: np.ndarray, outline: np.ndarray) -> np.ndarray:
+    """Which `points` (x, y) lie inside (or on) the polygon `outline`."""
+    poly = np.asarray(outline, np.float32).reshape(-1, 1, 2)
+    return np.array([cv2.pointPolygonTest(poly, (float(x), float(y)), False) >= 0
+                     for x, y in points], bool)
 
 
 def resolve_splits(split: np.ndarray, whole: np.ndarray, accepted: np.ndarray,

@@ -264,3 +264,42 @@ def test_nothing_is_found_in_the_corners_the_levelling_turn_uncovers(seed, tilt)
     assert len(det) > 0
     assert (det.xyxy[:, 2:] > det.xyxy[:, :2]).all(), det.xyxy.tolist()
     assert (det.xyxy >= 0).all() and (det.xyxy[:, 2:] <= img.shape[::-1]).all()
+
+
+def _sheet_on_grain(seed, tilt, share, size=(720, 1280)):
+    """Three rows of printed digits on a sheet turned `tilt` degrees, covering `share` of a
+    frame of dark wood grain that runs in a random direction; and which pixels are the sheet."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    wood = np.full((2 * h, 2 * w), 90, np.uint8)
+    for y in rng.integers(0, 2 * h, 150).tolist():
+        cv2.line(wood, (0, y), (2 * w, y + int(rng.integers(-60, 60))),
+                 int(rng.integers(40, 80)), int(rng.integers(1, 4)))
+    turn = cv2.getRotationMatrix2D((w, h), float(rng.uniform(-90, 90)), 1.0)
+    wood = cv2.warpAffine(wood, turn, (2 * w, 2 * h))[h // 2:h // 2 + h, w // 2:w // 2 + w]
+    sh, sw = int(np.sqrt(share * h * w / 1.6)), int(np.sqrt(share * h * w * 1.6))
+    sheet = np.full((sh, sw), 225, np.uint8)
+    for r in range(3):
+        for k in range(8):
+            at = (sw // 8 + sw // 14 * k, sh // 3 + sh // 5 * r)
+            cv2.putText(sheet, str((3 * k + r) % 10), at, cv2.FONT_HERSHEY_SIMPLEX, sh / 300, 30,
+                        max(2, sh // 120))
+    m = cv2.getRotationMatrix2D((sw / 2, sh / 2), -tilt, 1.0)
+    m[:, 2] += (w - sw) / 2, (h - sh) / 2
+    on = cv2.warpAffine(np.full((sh, sw), 255, np.uint8), m, (w, h)) > 127
+    return np.where(on, cv2.warpAffine(sheet, m, (w, h)), wood), on
+
+
+@pytest.mark.parametrize("seed, tilt, share", [(0, 40.0, 0.15), (4, 40.0, 0.6), (0, 25.0, 0.6)])
+def test_a_steep_sheet_on_a_desk_is_read_inside_the_sheet_once_levelled(seed, tilt, share):
+    # The levelled canvas is larger than the frame and repeats its edge into the corners: the
+    # sheet may no longer stand out on it, and the desk's grain would be read.
+    img, on = _sheet_on_grain(seed, tilt, share)
+    s = DetectorSettings()
+    upright = detect_scaled(img, s, 2000)
+    assert upright.sheet is not None and page_tilt(upright.detections) >= 15.0
+    blobs = detect_page(img, s, 2000)[0]
+    x, y = np.minimum(blobs.detections.centers.astype(int), [img.shape[1] - 1, img.shape[0] - 1]).T
+    assert on[y, x].all(), blobs.detections.xyxy[~on[y, x]].tolist()
+    assert (blobs.detections.data["split"] < 0).sum() >= 20  # the 24 digits stand apart
+    assert blobs.sheet is not None
