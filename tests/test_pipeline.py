@@ -303,3 +303,22 @@ def test_a_steep_sheet_on_a_desk_is_read_inside_the_sheet_once_levelled(seed, ti
     assert on[y, x].all(), blobs.detections.xyxy[~on[y, x]].tolist()
     assert (blobs.detections.data["split"] < 0).sum() >= 20  # the 24 digits stand apart
     assert blobs.sheet is not None
+
+
+def test_a_large_steep_photo_is_levelled_on_a_copy_the_size_it_is_read_at(monkeypatch):
+    import livedigits.pipeline as pipeline
+
+    sizes = []
+
+    def spy(image, tilt):
+        sizes.append(image.shape[:2])
+        return level(image, tilt)
+
+    monkeypatch.setattr(pipeline, "level", spy)
+    img, centres = _steep_rows()
+    big = cv2.resize(img, (2560, 2560), interpolation=cv2.INTER_LINEAR)
+    det = detect_page(big, DetectorSettings(), 1000)[0].detections
+    assert sizes and max(max(s) for s in sizes) <= 1000  # not the full 2560 px
+    # Boxes still come back in the photo's pixels, centred on its digits.
+    assert np.mean(_hit(det.xyxy, centres * 4.0, tol=24.0)) >= 0.8
+    assert (det.xyxy >= 0).all() and (det.xyxy[:, 2:] <= 2560).all()
