@@ -350,24 +350,26 @@ def line_mask(faint: np.ndarray, strong: np.ndarray) -> tuple[np.ndarray, np.nda
                 ph, pw = part.shape
                 dark = part & (crossing[py:py + ph, px:px + pw] > 0)
                 if np.count_nonzero(dark.any(axis=0)) > 0.5 * pw and _is_band(part):
-                    band = max(band, _draw_band(lines, part, px, py))
+                    band = max(band, _draw_band(lines, dark, px, py))
     return lines, cv2.bitwise_or(whole, margin), band
 
 
 def _draw_band(out: np.ndarray, sub: np.ndarray, x: int, y: int) -> int:
-    """Mark a printed (horizontal) line, `sub` (its mask within its box at x, y), in `out`:
-    in each column, from the line's top edge to its bottom edge as the columns around it
-    have them (a running median over the columns no stroke crosses, a few digits' width),
-    so a line that bows or thickens across a photo goes whole while the strokes that touch
-    or cross it stay out. Returns the band's typical thickness."""
+    """Mark a printed (horizontal) line, `sub` (its dark core within its box at x, y), in
+    `out`: in each column, from the core's top edge to its bottom edge as the columns around
+    it have them (a running median over the columns no stroke crosses, a few digits' width),
+    a pixel more each side, so a line that bows or thickens across a photo goes whole while
+    the strokes that touch, cross or lie along it stay out. (The core, not the pale blurred
+    fringe: that goes as a faint ruling's does, and as wide it would eat a 7's bar lying
+    along the line.) Returns the band's typical thickness."""
     h, w = sub.shape
     counts = np.count_nonzero(sub, axis=0)
     typical = int(np.median(counts))
-    clean = np.flatnonzero(counts <= typical + max(2, typical // 4))  # no stroke on it
+    clean = np.flatnonzero((counts > 0) & (counts <= typical + max(2, typical // 4)))
     if w < 2 or clean.size < 2:
         return 0
     rows = np.arange(h)[:, None]
-    top = np.where(sub, rows, h).min(axis=0)[clean]  # every column holds some: one component
+    top = np.where(sub, rows, h).min(axis=0)[clean]
     bottom = np.where(sub, rows, -1).max(axis=0)[clean]
     win = min(clean.size, max(15, w // 8)) | 1
     pad = win // 2
@@ -377,9 +379,8 @@ def _draw_band(out: np.ndarray, sub: np.ndarray, x: int, y: int) -> int:
         windows = np.lib.stride_tricks.sliding_window_view(np.pad(v, pad, mode="edge"), win)
         return np.interp(np.arange(w), clean, np.median(windows, axis=1))
 
-    t0, t1 = along(top), along(bottom)
-    band = (rows >= np.floor(t0)) & (rows <= np.ceil(t1))
-    out[y:y + h, x:x + w][band] = 255
+    t0, t1 = np.floor(along(top)) - 1, np.ceil(along(bottom)) + 1
+    out[y:y + h, x:x + w][(rows >= t0) & (rows <= t1)] = 255
     return int(np.median(t1 - t0 + 1))
 
 

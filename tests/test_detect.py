@@ -538,3 +538,17 @@ def test_a_printed_lines_band_runs_on_through_a_blot_on_it_and_no_further():
     assert band >= 4
     assert lines[60:64, 204:220].all()  # the line's rows, through the blot
     assert not lines[52:57, 204:220].any() and not lines[67:72, 204:220].any()
+
+
+def test_a_printed_lines_band_spares_a_stroke_lying_along_it():
+    # At half size: a photographed pen-dark line, a 3-row dark core in a pale blurred
+    # fringe, and a 7's bar lying along it just below, touching its core. The line goes
+    # (its pale fringe is no stroke either): the bar's rows below the core stay.
+    faint = np.zeros((120, 320), np.uint8)
+    faint[58:65, 10:310] = 255
+    strong = np.zeros_like(faint)
+    strong[60:63, 10:310] = 255
+    faint[63:66, 100:160] = strong[63:66, 100:160] = 255  # the bar
+    lines, _, band = line_mask(faint, strong)
+    assert band >= 3 and lines[60:63, 20:300].all()  # the core, all along, bar or not
+    assert not lines[64:66, 100:160].any()  # the bar's own rows below it
