@@ -233,17 +233,24 @@ def test_small_digits_on_a_steep_page_are_not_lost_to_the_larger_levelled_canvas
     assert upright >= 18 and len(blobs.detections) >= 0.9 * upright
 
 
+def _wood(rng, size, base, lines, shade):
+    """A frame of wood grain: `lines` darker streaks (grey levels `shade`) on grey `base`,
+    running in a random direction."""
+    h, w = size
+    wood = np.full((2 * h, 2 * w), base, np.uint8)
+    for y in rng.integers(0, 2 * h, lines).tolist():
+        cv2.line(wood, (0, y), (2 * w, y + int(rng.integers(-60, 60))),
+                 int(rng.integers(*shade)), int(rng.integers(1, 4)))
+    turn = cv2.getRotationMatrix2D((w, h), float(rng.uniform(-90, 90)), 1.0)
+    return cv2.warpAffine(wood, turn, (2 * w, 2 * h))[h // 2:h // 2 + h, w // 2:w // 2 + w].copy()
+
+
 def _grained_board(seed, tilt, size=(720, 1280)):
     """Three rows of printed digits turned `tilt` degrees on a light board whose wood grain
     runs in a random direction and fills the frame (no sheet to find)."""
     rng = np.random.default_rng(seed)
     h, w = size
-    wood = np.full((2 * h, 2 * w), 180, np.uint8)
-    for y in rng.integers(0, 2 * h, 200).tolist():
-        cv2.line(wood, (0, y), (2 * w, y + int(rng.integers(-60, 60))),
-                 int(rng.integers(110, 160)), int(rng.integers(1, 4)))
-    turn = cv2.getRotationMatrix2D((w, h), float(rng.uniform(-90, 90)), 1.0)
-    img = cv2.warpAffine(wood, turn, (2 * w, 2 * h))[h // 2:h // 2 + h, w // 2:w // 2 + w].copy()
+    img = _wood(rng, size, 180, 200, (110, 160))
     ink = np.zeros(size, np.uint8)
     for r in range(3):
         for k in range(8):
@@ -271,12 +278,7 @@ def _sheet_on_grain(seed, tilt, share, size=(720, 1280)):
     frame of dark wood grain that runs in a random direction; and which pixels are the sheet."""
     rng = np.random.default_rng(seed)
     h, w = size
-    wood = np.full((2 * h, 2 * w), 90, np.uint8)
-    for y in rng.integers(0, 2 * h, 150).tolist():
-        cv2.line(wood, (0, y), (2 * w, y + int(rng.integers(-60, 60))),
-                 int(rng.integers(40, 80)), int(rng.integers(1, 4)))
-    turn = cv2.getRotationMatrix2D((w, h), float(rng.uniform(-90, 90)), 1.0)
-    wood = cv2.warpAffine(wood, turn, (2 * w, 2 * h))[h // 2:h // 2 + h, w // 2:w // 2 + w]
+    wood = _wood(rng, size, 90, 150, (40, 80))
     sh, sw = int(np.sqrt(share * h * w / 1.6)), int(np.sqrt(share * h * w * 1.6))
     sheet = np.full((sh, sw), 225, np.uint8)
     for r in range(3):
