@@ -218,7 +218,11 @@ def test_workers_that_die_as_they_start_end_the_batch(tmp_path, clips):
 
 
 CTRL_C = """
+import signal
 import sys
+# As in a terminal: a shell that starts a job in the background (CI, nohup ... &) hands it
+# SIGINT ignored, and Python then installs no KeyboardInterrupt handler.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from pathlib import Path
 from livedigits.batch import BatchOptions, run_batch
 from tests import batch_fakes
