@@ -74,14 +74,23 @@ def detect_scaled(image: np.ndarray, settings: DetectorSettings, max_side: int) 
     return blobs
 
 
+def turned_size(w: float, h: float, tilt: float) -> tuple[float, float]:
+    """Width and height of the canvas that holds a w x h image turned by `tilt` degrees.
+
+    >>> [round(v) for v in turned_size(100, 50, 90)]
+    [50, 100]
+    """
+    c, s = abs(np.cos(np.radians(tilt))), abs(np.sin(np.radians(tilt)))
+    return h * s + w * c, h * c + w * s
+
+
 def level(image: np.ndarray, tilt: float) -> tuple[np.ndarray, np.ndarray]:
     """The image turned by `tilt` degrees (lines sloping down to the right come out level)
     on a canvas large enough to hold all of it, and the 2x3 matrix that maps its pixels back
     to the image's. The corners the turn uncovers repeat the image's edge."""
     h, w = image.shape[:2]
     m = cv2.getRotationMatrix2D((w / 2, h / 2), tilt, 1.0)
-    c, s = abs(m[0, 0]), abs(m[0, 1])
-    nw, nh = int(np.ceil(h * s + w * c)), int(np.ceil(h * c + w * s))
+    nw, nh = (int(np.ceil(v)) for v in turned_size(w, h, tilt))
     m[:, 2] += (nw - w) / 2, (nh - h) / 2
     turned = cv2.warpAffine(image, m, (nw, nh), flags=cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_REPLICATE)
@@ -123,9 +132,7 @@ def detect_page(image: np.ndarray, settings: DetectorSettings,
     h, w = image.shape[:2]
     # A large photo is turned on the copy `detect_scaled` would read the canvas at, not
     # at full size (a 12-megapixel photo took a second and a half to turn).
-    t = np.radians(tilt)
-    side = max(h * abs(np.sin(t)) + w * np.cos(t), h * np.cos(t) + w * abs(np.sin(t)))
-    scale = min(1.0, max_side / side)
+    scale = min(1.0, max_side / max(turned_size(w, h, tilt)))
     small = image if scale == 1.0 else cv2.resize(
         image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
     turned, back = level(small, tilt)
@@ -236,7 +243,7 @@ class Pipeline:
         n = len(det)
         t1 = time.perf_counter()
         split, whole = np.asarray(det.data["split"]), np.asarray(det.data["whole"], bool)
-        cut = None if det.data.get("cut") is None else np.asarray(det.data["cut"])
+        cut = np.asarray(det.data["cut"])
         read = np.ones(n, bool)
         digit, confidence = det.digit.copy(), det.confidence.copy()
         if self.tracker is not None and self.marks is not None and s.read_budget is not None:
@@ -270,8 +277,7 @@ class Pipeline:
         return FrameResult(index, t, tracked, numbers, raw, ms, prepared.sheet)
 
     def _plan(self, xyxy: np.ndarray, split: np.ndarray, whole: np.ndarray, budget: int,
-              digit: np.ndarray, confidence: np.ndarray,
-              cut: np.ndarray | None = None) -> np.ndarray:
+              digit: np.ndarray, confidence: np.ndarray, cut: np.ndarray) -> np.ndarray:
         """Which rows the model reads this frame (see `Tracker.plan`); writes into `digit`
         and `confidence` the readings of the others, from their settled tracks. At most
         `budget` settled blobs are re-read. A blob offered whole and in pieces is skipped as
@@ -289,9 +295,8 @@ class Pipeline:
             budget -= plan.rechecks
         for g in np.unique(split[~plain]):
             rows = split == g
-            ways = [rows & ~whole] if cut is None else [
-                rows & ~whole & (cut == w) for w in np.unique(cut[rows & ~whole]).tolist()
-                if w <= 0 or np.count_nonzero(rows & (cut == w)) >= 2]  # as resolve_splits
+            ways = [rows & ~whole & (cut == w) for w in np.unique(cut[rows & ~whole]).tolist()
+                    if w <= 0 or np.count_nonzero(rows & (cut == w)) >= 2]  # as resolve_splits
             settled = [w for w in ways if not read[w].any()]
             if (rows & whole).any() and not read[rows & whole].any():
                 settled_as = rows & ~whole  # the whole is the digit: the pieces are not
