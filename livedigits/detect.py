@@ -368,9 +368,8 @@ def _draw_band(out: np.ndarray, sub: np.ndarray, x: int, y: int) -> int:
     clean = np.flatnonzero((counts > 0) & (counts <= typical + max(2, typical // 4)))
     if w < 2 or clean.size < 2:
         return 0
+    top, bottom = (v[clean] for v in _column_extent(sub))
     rows = np.arange(h)[:, None]
-    top = np.where(sub, rows, h).min(axis=0)[clean]
-    bottom = np.where(sub, rows, -1).max(axis=0)[clean]
     win = min(clean.size, max(15, w // 8)) | 1
     pad = win // 2
 
@@ -382,6 +381,17 @@ def _draw_band(out: np.ndarray, sub: np.ndarray, x: int, y: int) -> int:
     t0, t1 = np.floor(along(top)) - 1, np.ceil(along(bottom)) + 1
     out[y:y + h, x:x + w][(rows >= t0) & (rows <= t1)] = 255
     return int(np.median(t1 - t0 + 1))
+
+
+def _column_extent(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's topmost and bottommost ink row in `mask` (h and -1 where it has none).
+
+    >>> [v.tolist() for v in _column_extent(np.array([[0, 1], [1, 1], [0, 0]]) > 0)]
+    [[1, 0], [1, 1]]
+    """
+    h = mask.shape[0]
+    rows = np.arange(h)[:, None]
+    return np.where(mask, rows, h).min(axis=0), np.where(mask, rows, -1).max(axis=0)
 
 
 def _is_band(sub: np.ndarray) -> bool:
@@ -511,9 +521,7 @@ def other_cut(blob: np.ndarray, cut: int) -> int | None:
     often runs through its wider neighbour (the bar of an open 4), and the narrow cut is
     the right one; the classifier decides which reading stands. None if there is none."""
     h, w = blob.shape
-    rows = np.arange(h)[:, None]
-    top = np.where(blob, rows, h).min(axis=0)
-    bottom = np.where(blob, rows, -1).max(axis=0)
+    top, bottom = _column_extent(blob)
     # Height of the ink left of each column c (columns :c) and right of it (c:).
     left = np.maximum.accumulate(bottom) - np.minimum.accumulate(top) + 1
     right = (np.maximum.accumulate(bottom[::-1]) - np.minimum.accumulate(top[::-1]) + 1)[::-1]

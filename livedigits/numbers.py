@@ -208,8 +208,9 @@ def _take_in_between(row: list[Line], centers: np.ndarray, heights: np.ndarray) 
         k = int(ln.members[0])
         for j, host in enumerate(out):
             t = np.radians(host.angle)
-            along = (centers[host.members] - centers[k]) @ np.array([np.cos(t), np.sin(t)])
-            across = (centers[host.members] - centers[k]) @ np.array([-np.sin(t), np.cos(t)])
+            offset = centers[host.members] - centers[k]
+            along = offset @ np.array([np.cos(t), np.sin(t)])
+            across = offset @ np.array([-np.sin(t), np.cos(t)])
             if along.min() < 0 < along.max() and np.abs(across).min() < np.median(
                     heights[host.members]):
                 members = np.r_[host.members, k]
