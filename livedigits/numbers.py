@@ -34,7 +34,10 @@ _TAN_LINK = float(np.tan(np.radians(MAX_LINK_ANGLE)))
 class Line:
     """Digits written along one direction: row indices in reading order, and the line's angle.
 
-    `angle` is in degrees in image coordinates: 0 is horizontal, positive goes down to the right.
+    `angle` is the direction of reading, first member to last, in degrees in image
+    coordinates: 0 is level, positive goes down to the right. A line fitted on the image points
+    rightwards (within 90 degrees of level); one read on a steep page keeps the page's own
+    direction, so it may point up to 135 degrees away (a column of a page lying at 45 degrees).
     """
 
     members: np.ndarray

@@ -170,7 +170,12 @@ def test_any_page_partitions_into_lines_and_numbers(items):
     assert sorted(np.concatenate([ln.members for ln in lines] + [[]]).tolist()) == list(
         range(len(det)))
     assert sorted(reading_order(det).tolist()) == list(range(len(det)))
-    assert all(-90 <= ln.angle <= 90 for ln in lines)
+    centers = det.centers
+    for ln in lines:
+        # Members run along the line's direction (a fitted line's order and its angle agree).
+        t = np.radians(ln.angle)
+        along = centers[ln.members] @ np.array([np.cos(t), np.sin(t)])
+        assert -180 < ln.angle <= 180 and np.all(np.diff(along) >= -1.0)
     valid = [i for i, (_, d) in enumerate(items) if 0 <= d <= 9]
     assert sorted(i for n in read_numbers(det) for i in n.members) == valid
 
