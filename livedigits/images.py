@@ -99,16 +99,16 @@ def _stretch8(image: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
 
     Float images already in [0, 1] are taken as they are, so paper stays paper-coloured.
     """
-    values = np.nan_to_num(image.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    # In float64: a float32 image's range can exceed float32 (-3e38 to 3e38).
+    values = np.nan_to_num(image.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
     sample = values[mask] if mask is not None and mask.any() else values
     lo, hi = float(sample.min()), float(sample.max())
     if not np.issubdtype(image.dtype, np.integer) and lo >= 0.0 and hi <= 1.0:
         lo, hi = 0.0, 1.0
     elif hi <= lo:  # a flat image has no range: fall back to the type's own range
-        if np.issubdtype(image.dtype, np.integer):
-            lo, hi = 0.0, float(np.iinfo(image.dtype).max)
-        else:
-            lo, hi = lo - 1.0, lo
+        if not np.issubdtype(image.dtype, np.integer):
+            return np.full(values.shape, 255, np.uint8)  # flat float: all paper, whatever value
+        lo, hi = 0.0, float(np.iinfo(image.dtype).max)
     out = (values - lo) * (255.0 / (hi - lo))
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 

@@ -89,6 +89,8 @@ def test_16bit_is_stretched_by_its_range(tmp_path):
     ([0.2, 0.4, 0.6], [51, 102, 153]),
     ([-1.0, 0.0, 3.0], [0, 64, 255]),  # out of 0..1: stretched by range
     ([7.0, 7.0, 7.0], [255, 255, 255]),  # flat, out of range: no division by zero
+    ([1.6e38, 1.6e38, 1.6e38], [255, 255, 255]),  # flat and huge: value - 1 == value
+    ([-3e38, 0.0, 3e38], [0, 128, 255]),  # a range wider than float32 holds
 ])
 def test_float_images(values, expected):
     img = np.array([values], np.float32)
