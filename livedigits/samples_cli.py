@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from livedigits.classify import BACKENDS  # numpy only; engines load on use
 from livedigits.defaults import MIN_CONFIDENCE
 from livedigits.errors import UserError
 
@@ -136,12 +137,16 @@ DEFAULT_LABELS = Path(__file__).resolve().parents[2] / "shared" / "realworld" / 
                                    "to FILE ('-', or --json last with no FILE: stdout; the "
                                    "table then goes to stderr).")
 @click.option("--model", type=click.Path(path_type=Path), default=None,
-              help="Model file. Default: the shipped models/livedigits.keras.")
+              help="Model, as `run` takes it: a .onnx export, or a .keras file with its export "
+                   "beside it (--backend tf: the .keras), or a personal model's NAME. "
+                   "Default: the shipped models/livedigits.*")
+@click.option("--backend", type=click.Choice(BACKENDS), default="onnx", show_default=True,
+              help="onnx: ONNX Runtime, as `run` reads. tf: the Keras model in TensorFlow.")
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=MIN_CONFIDENCE,
               show_default=True,
               help="Drop digits read with less confidence than this (as `run` does).")
 def score_photos(labels: Path, root: Path | None, json_path: str | None, model: Path | None,
-                 min_confidence: float) -> None:
+                 backend: str, min_confidence: float) -> None:
     """Read each labelled photo as `livedigits run IMAGE` does and score it.
 
     LABELS is a CSV with columns file,digits,kind (digits in reading order, page rows
@@ -156,11 +161,12 @@ def score_photos(labels: Path, root: Path | None, json_path: str | None, model: 
       livedigits score-photos --json - | jq .totals
     """
     from livedigits import photos
-    from livedigits.classify import Classifier
+    from livedigits.classify import open_classifier
+    from livedigits.personal import resolve_model
     from livedigits.pipeline import Pipeline, PipelineSettings
 
     table = photos.load_labels(labels)
-    pipeline = Pipeline(Classifier(model),
+    pipeline = Pipeline(open_classifier(resolve_model(model), backend),
                         PipelineSettings(min_confidence=min_confidence, track=False))
     human = sys.stderr if json_path == "-" else sys.stdout
     scores = photos.read_photos(table, root or labels.parent, pipeline,

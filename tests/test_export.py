@@ -86,7 +86,8 @@ def test_backend_choice():
 
 
 # Reads an image, a video and a folder through the CLI's code path, the drawing app's and the
-# Python API's, then says which TensorFlow and Keras modules got imported.
+# Python API's, scores a labelled photo, then says which TensorFlow and Keras modules got
+# imported.
 NO_TF = """
 import sys
 from livedigits.cli import main
@@ -99,7 +100,7 @@ DrawApp(open_classifier(), size=(320, 160))
 assert Reader().read(IMAGE).digits
 for args in ARGS:
     try:
-        main(["run", *args, "--no-display"], prog_name="livedigits")
+        main(args, prog_name="livedigits")
     except SystemExit as e:
         assert not e.code, e.code
 print("LOADED", sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")))
@@ -112,10 +113,14 @@ def test_the_read_path_never_imports_tensorflow(tmp_path):
     folder = tmp_path / "pages"
     folder.mkdir()
     cv2.imwrite(str(folder / "a.png"), page())
-    args = [[str(folder / "a.png"), "--json", str(tmp_path / "a.jsonl")],
-            [str(ROOT / "samples" / "plain_480p.mp4"), "--max-frames", "3",
+    (folder / "labels.csv").write_text("file,digits,kind\na.png,1,photo\n")
+    args = [["run", str(folder / "a.png"), "--json", str(tmp_path / "a.jsonl")],
+            ["run", str(ROOT / "samples" / "plain_480p.mp4"), "--max-frames", "3",
              "--output", str(tmp_path / "v.mp4")],
-            [str(folder), "--json", str(tmp_path / "f.jsonl")]]
+            ["run", str(folder), "--json", str(tmp_path / "f.jsonl")],
+            ["score-photos", str(folder / "labels.csv"), "--model", str(EXPORT),
+             "--json", str(tmp_path / "s.json")]]
+    args = [a + ["--no-display"] if a[0] == "run" else a for a in args]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     code = NO_TF.replace("ARGS", repr(args)).replace("IMAGE", repr(str(folder / "a.png")))
     res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path,
@@ -124,6 +129,7 @@ def test_the_read_path_never_imports_tensorflow(tmp_path):
     assert "LOADED []" in res.stdout
     assert json.loads((tmp_path / "a.jsonl").read_text())["detections"]  # it did read
     assert (tmp_path / "v.mp4").stat().st_size > 0
+    assert json.loads((tmp_path / "s.json").read_text())["photos"][0]["read"]  # it did score
 
 
 def test_train_writes_the_export_beside_the_model(quick_model, mnist):

@@ -129,9 +129,9 @@ def test_real_photos_read_at_least_as_well_as_recorded(classifier):
 
 
 if __name__ == "__main__" and "--update" in sys.argv:
-    from livedigits.classify import Classifier
+    from livedigits.classify import open_classifier
 
-    result = measure(Classifier())
+    result = measure(open_classifier())  # what `livedigits run` reads with
     table = {"figures": {g: {k: f[k] for k in KEYS} for g, f in result["figures"].items()},
              "exact": result["exact"]}
     METRICS.write_text(json.dumps(table, indent=2) + "\n")
