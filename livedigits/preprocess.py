@@ -49,7 +49,7 @@ def to_mnist(ink: np.ndarray, box: int = DIGIT_BOX) -> np.ndarray:
 
 def upright(mask: np.ndarray, angle: float) -> np.ndarray:
     """Rotate a crop so that its row, tilted by `angle` degrees, becomes horizontal."""
-    if abs(angle) < 8.0 or abs(angle) > MAX_DESKEW:
+    if abs(angle) < 8.0 or abs(angle) > MAX_DESKEW or mask.size == 0:
         return mask
     h, w = mask.shape
     side = int(np.ceil(np.hypot(h, w)))

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from livedigits.preprocess import MNIST_SIZE, to_mnist, to_model_input
+from livedigits.preprocess import MNIST_SIZE, make_crops, to_mnist, to_model_input
 
 
 def _centre_of_mass(img: np.ndarray) -> tuple[float, float]:
@@ -40,6 +40,13 @@ def test_aspect_ratio_is_kept():
                                  np.zeros((3, 4, 5), np.uint8)])
 def test_empty_or_odd_input_gives_blank(ink):
     assert not to_mnist(ink).any()
+
+
+@pytest.mark.parametrize("angle", [0.0, 8.0, 20.0])
+def test_an_empty_mask_on_a_sloping_line_gives_a_blank_crop(angle):
+    crops = make_crops([np.zeros((0, 0), np.uint8), np.zeros((0, 7), np.uint8)],
+                       np.array([angle, angle]))
+    assert crops.shape == (2, MNIST_SIZE, MNIST_SIZE) and not crops.any()
 
 
 def test_mnist_digit_is_nearly_unchanged(mnist):
