@@ -118,6 +118,8 @@ def find_sheet(small: np.ndarray) -> np.ndarray | None:
         return None
     blur = cv2.GaussianBlur(small, (3, 3), 0)
     _, bright = cv2.threshold(blur, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if not bright.any():  # a flat frame (a lens cap) has no bright part
+        return None
     # Cut the bright part along sharp steps, so glare on a desk that touches the sheet stays
     # apart from it: the sheet's edge is sharp, light falling off across a surface is not.
     step = max(SHEET_STEP * float(np.median(small[bright > 0])), 20.0)

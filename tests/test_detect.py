@@ -1,3 +1,5 @@
+import warnings
+
 import cv2
 import numpy as np
 import pytest
@@ -323,6 +325,13 @@ def test_the_desk_alone_and_paper_with_vignetting_have_no_sheet():
 
 def test_no_sheet_when_the_paper_fills_the_frame():
     assert find_sheet(shrink(page(digits=DIGITS))) is None
+
+
+@pytest.mark.parametrize("level", [0, 128, 255])
+def test_a_flat_frame_has_no_sheet_and_no_warning(level):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a lens cap on every frame must not fill the log
+        assert find_sheet(shrink(np.full((240, 320), level, np.uint8))) is None
 
 
 def _grid(size=(540, 540), cell=60, thickness=3, ink=30):
