@@ -36,6 +36,7 @@ SQUARE = np.ones((3, 3), np.uint8)  # a pixel and its eight neighbours
 PAIR = np.ones((2, 1), np.uint8)  # a pixel and the one below it
 STACK_RATIO, STACK_PAGE = 2.2, 8  # with this many digits, one this many times taller is two
 WHOLE_DIGIT = 0.6  # a piece this share of the page's digit height is a digit of its own
+INSIDE = 1 / 3  # a piece with this share of its box inside a bigger piece's is part of that mark
 FULL_PIECE = 0.8  # digits that touch side by side each stand about the blob's full height
 LOOP_MIN = 0.25  # a closed loop this share of the page's digit height may be a small 0
 
@@ -469,12 +470,15 @@ def _join_pieces(boxes: np.ndarray, min_h: float = 0.0) -> np.ndarray:
     big = np.maximum(h[:, None] * w[:, None], h[None] * w[None])
     joined_h = np.maximum(y1[:, None], y1[None]) - np.minimum(y0[:, None], y0[None])
     stacked = (ox > 0.5 * narrow) & (gy < 0.25 * tall)
+    # A piece a third or more inside another's box (a 3's top arc lifted off its body): the
+    # boxes of neighbouring digits only meet at their slanted ends.
+    inside = np.maximum(ox, 0) * np.maximum(-gy, 0) >= INSIDE * small
     # A flag or a stroke just above or below the body, overlapping it a little (a 5's bar).
     capped = (ox > 0.15 * narrow) & (gy >= -2) & (gy < 0.2 * tall)
     joined_w = np.maximum(x1[:, None], x1[None]) - np.minimum(x0[:, None], x0[None])
     # The pieces of one digit sit within about its box; pieces of neighbours on a steep row
     # (a page turned 40 degrees) make a box far bigger than either.
-    link = ((stacked | capped) & (small < 0.5 * big) & (joined_h < 1.6 * tall)
+    link = ((stacked | capped | inside) & (small < 0.5 * big) & (joined_h < 1.6 * tall)
             & (joined_w * joined_h < 2.0 * big))
     # Side by side with next to no gap (a 4's open top beside its stem): one mark, offered
     # whole and, if wide, split too, so the classifier decides as for digits that touch.

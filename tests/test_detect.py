@@ -96,6 +96,15 @@ def test_pieces_of_one_digit_are_joined():
     assert y0 <= 100 and y1 >= 210
 
 
+def test_a_piece_partly_inside_a_digits_box_is_joined_to_it():
+    img = np.full((300, 300), 230, np.uint8)
+    cv2.ellipse(img, (150, 135), (26, 24), 0, -150, 90, 20, 7)  # a 3's two bowls ...
+    cv2.ellipse(img, (150, 185), (28, 26), 0, -90, 150, 20, 7)
+    cv2.line(img, (102, 142), (132, 160), 20, 7)  # ... and a stroke lifted off, reaching in
+    det = detect(img).detections
+    assert det.xyxy.tolist() == [[98, 107, 183, 216]]
+
+
 def test_masks_hold_only_their_own_ink():
     img = np.full((300, 300), 230, np.uint8)
     a = np.array([[100, 100], [100, 200], [150, 200]], np.int32)  # an L ...
