@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from livedigits.boxes import greedy_match, iou_matrix
+from livedigits.boxes import greedy_match, iou_matrix, paired_iou
 from livedigits.detections import Detections
 
 ALPHA = 0.5  # how far the reported box moves towards each new detection (1 = no smoothing)
@@ -173,7 +173,7 @@ class Tracker:
         if pairs:
             ti, di = np.array(pairs).T
             pred = np.array([self._tracks[t].predicted() for t in ti])
-            iou = np.diagonal(iou_matrix(pred, boxes[di]))  # each track with its own box
+            iou = paired_iou(pred, boxes[di])  # each track with its own box
             pairs = [p for p, ok in zip(pairs, iou >= SKIP_IOU, strict=True) if ok]
         settled = [(self._tracks[ti], int(rows[di])) for ti, di in pairs]
         settled.sort(key=lambda p: -p[0].unread)  # stable: ties stay in track order
