@@ -38,6 +38,8 @@ STACK_RATIO, STACK_PAGE = 2.2, 8  # with this many digits, one this many times t
 WHOLE_DIGIT = 0.6  # a piece this share of the page's digit height is a digit of its own
 INSIDE = 1 / 3  # a piece with this share of its box inside a bigger piece's is part of that mark
 FULL_PIECE = 0.8  # digits that touch side by side each stand about the blob's full height
+LOOP_HOLE = 4  # pixels; paper enclosed by ink, this big or more, is a loop's hole, not a pinhole
+SMALL_DIGIT = 24  # pixels; only in a digit this short is a loop's hole as narrow as a pinhole
 LOOP_MIN = 0.25  # a closed loop this share of the page's digit height may be a small 0
 
 
@@ -682,13 +684,37 @@ def _blob_ink(gray: np.ndarray, ink: Ink, lines: np.ndarray, band: int, outline:
         cut = up(sub_lines)
         kept = cv2.subtract(full, cut)
         full = _bridge(kept, full, cut, 2 * band + 5) if band else kept
-    full = cv2.morphologyEx(full, cv2.MORPH_CLOSE, SQUARE)
+    closed = cv2.morphologyEx(full, cv2.MORPH_CLOSE, SQUARE)
+    full = _keep_loops(full, closed) if box[3] - box[1] < SMALL_DIGIT else closed
     if outline is not None:
         own = np.zeros((hy1 - hy, hx1 - hx), np.uint8)
         cv2.drawContours(own, outline, -1, 255, -1, offset=(-hx, -hy))
         # Grown by a pixel: the full-size threshold may reach a little past the half-size one.
         full = cv2.bitwise_and(full, cv2.dilate(up(own), SQUARE))
     return full[box[1] - y0:box[3] - y0, box[0] - x0:box[2] - x0]
+
+
+def _keep_loops(ink: np.ndarray, closed: np.ndarray) -> np.ndarray:
+    """`closed` (the `ink` closed over pinholes) with paper again where `ink` enclosed more
+    than a pinhole: in a small digit a loop's hole (a 0 written as a small o) may be no wider
+    than the pinholes the closing is for."""
+    filled = cv2.subtract(closed, ink)
+    if cv2.countNonZero(filled) < LOOP_HOLE:
+        return closed
+    paper = cv2.copyMakeBorder(cv2.bitwise_not(ink), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=255)
+    n, labels = cv2.connectedComponents(paper, connectivity=4)
+    if n <= 2:  # the ink and the paper around it: no hole
+        return closed
+    outside = labels[0, 0]
+    labels = labels[1:-1, 1:-1]
+    holes = ((np.bincount(labels[filled > 0], minlength=n) > 0)  # the closing reached in
+             & (np.bincount(labels.ravel(), minlength=n) >= LOOP_HOLE))
+    holes[[0, outside]] = False  # label 0 is the ink
+    if not holes.any():
+        return closed
+    out = closed.copy()
+    out[holes[labels]] = 0
+    return out
 
 
 def _alone(boxes: np.ndarray, members: list[np.ndarray], rects: np.ndarray) -> np.ndarray:

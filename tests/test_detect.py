@@ -453,6 +453,16 @@ def test_a_zero_written_as_a_small_o_among_digits_is_kept():
     assert len(small) == 1 and small.xyxy[0, 0] < 175 < small.xyxy[0, 2]
 
 
+@pytest.mark.parametrize("hole, kept", [((12, 2), True), ((1, 1), False)])
+def test_a_small_loops_hole_is_kept_where_a_pinhole_is_closed(hole, kept):
+    img = _row_with_a_small_mark(None)
+    img[118:136, 171:179] = 30  # a narrow o, 18 px tall, round a hole 2 px wide (or a pinhole)
+    img[121:121 + hole[0], 174:174 + hole[1]] = 225
+    det = detect(img).detections
+    mask = det[det.heights < 25].data["mask"][0]
+    assert mask.shape == (18, 8) and (mask[3:3 + hole[0], 3:3 + hole[1]] == 0).all() == kept
+
+
 def test_a_dot_of_the_same_size_is_still_dropped():
     assert len(detect(_row_with_a_small_mark("dot")).detections) == 4
     assert len(detect(_row_with_a_small_mark(None)).detections) == 4
