@@ -25,6 +25,7 @@ from livedigits.images import to_gray8
 WORK_SCALE = 8  # the background is estimated on a frame this many times smaller
 SHEET_MIN, SHEET_MAX = 0.06, 0.9  # a sheet on a surround covers this share of the frame
 SHEET_SOLIDITY = 0.85  # its area against its convex hull's: paper is flat and convex
+SHEET_ROWS = 60  # the sheet is looked for on a copy of at least this many rows
 SHEET_STEP = 0.15  # its edge steps down by this share of its brightness onto the surround
 SPLIT_ASPECT = 1.1  # a blob wider than this times its height may be digits that touch
 DIGIT_ASPECT = 0.7  # the typical width of a digit against its height, for splitting
@@ -150,6 +151,20 @@ def find_sheet(small: np.ndarray) -> np.ndarray | None:
     if outer.size == 0 or np.median(inner) - np.median(outer) < step:
         return None
     return hull.reshape(-1, 2)
+
+
+def locate_sheet(gray: np.ndarray, small: np.ndarray) -> np.ndarray | None:
+    """`find_sheet`'s outline in `small`'s pixels (`gray` at 1/WORK_SCALE). On a frame under
+    WORK_SCALE * SHEET_ROWS rows the sheet is looked for on a finer copy of SHEET_ROWS rows or
+    more: at 1/WORK_SCALE a small frame's light fall-off and its row of writing take a few
+    pixels each, and the sheet's edge is told from them no longer."""
+    h, w = gray.shape
+    f = min(WORK_SCALE, max(1, min(h, w) // SHEET_ROWS))
+    if f == WORK_SCALE:
+        return find_sheet(small)
+    hull = find_sheet(cv2.resize(gray, (max(1, w // f), max(1, h // f)),
+                                 interpolation=cv2.INTER_AREA))
+    return None if hull is None else (hull + 0.5) * f / WORK_SCALE - 0.5
 
 
 def sheet_mask(hull: np.ndarray, size: tuple[int, int], scale: float,
@@ -803,7 +818,7 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
         return Blobs(Detections.empty(), [], False)
     H, W = gray.shape
     small = shrink(gray)
-    sheet = find_sheet(small) if s.invert is not True else None
+    sheet = locate_sheet(gray, small) if s.invert is not True else None
     ink = ink_mask(gray, s, small, sheet)
     found, faint, strong = ink.ink, ink.faint, ink.strong
     hh, hw = found.shape

@@ -308,6 +308,17 @@ def test_a_sheet_on_a_dark_textured_desk_is_found_and_read_alone():
     assert min(inside) > 0 and max(inside) < 24  # just inside its edge (3 px at 1/8 size)
 
 
+def test_a_sheet_on_a_desk_in_a_small_frame_is_found_and_read_alone():
+    img, corners = _sheet_on_desk()
+    small = cv2.resize(img, (400, 300), interpolation=cv2.INTER_AREA)  # 1/8 size: 50 x 37
+    blobs = detect(small)
+    assert blobs.sheet is not None
+    inside = [cv2.pointPolygonTest((corners / 2).reshape(-1, 1, 2).astype(np.float32),
+                                   (float(x), float(y)), True) for x, y in blobs.sheet]
+    assert min(inside) > 0 and max(inside) < 12
+    assert len(blobs.detections) == 3
+
+
 @pytest.mark.parametrize("edge", [150, 153, 157])  # the edge on and between 1/8 pixels
 def test_a_digit_written_close_to_the_sheets_edge_is_read(edge):
     img = _textured_desk((600, 800))

@@ -128,6 +128,24 @@ def test_real_photos_read_at_least_as_well_as_recorded(classifier):
             assert got[group][key] >= floors[key] - TOLERANCE, (group, key, got[group], floors)
 
 
+@pytest.mark.skipif(not LABELS.is_file(), reason="no ../shared/realworld/ beside the checkout")
+def test_webcam_frames_at_half_size_read_as_at_full_size(classifier, tmp_path):
+    """A 320x240 stream: on its 1/8 copy (40 x 30) the light falling off across the page and
+    the row of writing took the sheet's place, and nothing was read."""
+    from livedigits.photos import read_photos
+    from livedigits.pipeline import Pipeline, PipelineSettings
+
+    webcam = [lb for lb in load_labels(LABELS) if lb.file.startswith("webcam/")]
+    assert len(webcam) == 6
+    (tmp_path / "webcam").mkdir()
+    for label in webcam:
+        img = cv2.imread(str(REALWORLD / label.file))
+        cv2.imwrite(str(tmp_path / label.file), cv2.resize(
+            img, (img.shape[1] // 2, img.shape[0] // 2), interpolation=cv2.INTER_AREA))
+    scores = read_photos(webcam, tmp_path, Pipeline(classifier, PipelineSettings(track=False)))
+    assert [s.read for s in scores if not s.exact] == []
+
+
 if __name__ == "__main__" and "--update" in sys.argv:
     from livedigits.classify import open_classifier
 
