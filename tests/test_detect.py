@@ -308,6 +308,17 @@ def test_a_sheet_on_a_dark_textured_desk_is_found_and_read_alone():
     assert min(inside) > 0 and max(inside) < 24  # just inside its edge (3 px at 1/8 size)
 
 
+def test_a_sheet_full_of_bold_writing_is_still_the_sheet():
+    img = _textured_desk((600, 800))
+    cv2.rectangle(img, (150, 120), (650, 480), 215, -1)
+    for r, text in enumerate(("4006280887", "1380889536", "0736854407")):  # marker rows
+        cv2.putText(img, text, (190, 220 + 80 * r), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 30, 5)
+    assert find_sheet(shrink(img)) is not None  # the rows' steps cut it apart before
+    det = detect(img).detections
+    assert len(det) == 30
+    assert ((det.xyxy[:, :2] >= [150, 120]) & (det.xyxy[:, 2:] <= [650, 480])).all()
+
+
 def test_a_sheet_on_a_desk_in_a_small_frame_is_found_and_read_alone():
     img, corners = _sheet_on_desk()
     small = cv2.resize(img, (400, 300), interpolation=cv2.INTER_AREA)  # 1/8 size: 50 x 37
