@@ -806,8 +806,12 @@ def _regroup(region: np.ndarray, min_h: float) -> list[tuple[int, int, np.ndarra
     return out
 
 
-def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs:
+def detect(frame: np.ndarray, settings: DetectorSettings | None = None,
+           sheet: np.ndarray | None = None) -> Blobs:
     """Boxes and ink masks of the digit-like blobs in a frame (BGR or grey, any dtype).
+
+    `sheet`: the outline (x, y in the frame's pixels) of a sheet already found, as on the
+    levelled copy of a frame where it was found; None: look for one.
 
     >>> page = np.full((120, 160), 230, np.uint8)
     >>> _ = cv2.putText(page, "7", (60, 90), cv2.FONT_HERSHEY_SIMPLEX, 2, 20, 6)
@@ -820,7 +824,10 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None) -> Blobs
         return Blobs(Detections.empty(), [], False)
     H, W = gray.shape
     small = shrink(gray)
-    sheet = locate_sheet(gray, small) if s.invert is not True else None
+    if sheet is not None:
+        sheet = (np.asarray(sheet, np.float64) - WORK_SCALE / 2) / WORK_SCALE
+    elif s.invert is not True:
+        sheet = locate_sheet(gray, small)
     ink = ink_mask(gray, s, small, sheet)
     found, faint, strong = ink.ink, ink.faint, ink.strong
     hh, hw = found.shape

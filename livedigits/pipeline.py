@@ -53,8 +53,10 @@ class Prepared:
     sheet: np.ndarray | None = None  # the sheet's outline, when the paper lies on a surround
 
 
-def detect_scaled(image: np.ndarray, settings: DetectorSettings, max_side: int) -> Blobs:
-    """Detect on a copy no larger than `max_side`, with boxes in the original's pixels.
+def detect_scaled(image: np.ndarray, settings: DetectorSettings, max_side: int,
+                  sheet: np.ndarray | None = None) -> Blobs:
+    """Detect on a copy no larger than `max_side`, with boxes (and `sheet`, a sheet's outline
+    known already) in the original's pixels.
 
     A 24-megapixel photo takes a second to threshold at full size and its digits are huge;
     at 2000 px they are still far above the smallest size the detector reads.
@@ -62,10 +64,10 @@ def detect_scaled(image: np.ndarray, settings: DetectorSettings, max_side: int) 
     h, w = image.shape[:2]
     scale = max_side / max(h, w, 1)
     if scale >= 1 or image.ndim not in (2, 3):
-        return detect(image, settings)
+        return detect(image, settings, sheet)
     small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
                        interpolation=cv2.INTER_AREA)
-    blobs = detect(small, settings)
+    blobs = detect(small, settings, None if sheet is None else sheet * scale)
     xyxy = np.round(blobs.detections.xyxy / scale)
     blobs.detections = blobs.detections.replace(
         xyxy=np.clip(xyxy, 0, [w, h, w, h]).astype(np.int32))
@@ -139,7 +141,11 @@ def detect_page(image: np.ndarray, settings: DetectorSettings,
     back = back * np.array([[w / small.shape[1]], [h / small.shape[0]]])
     # The least digit height is a share of the frame's height, not of the taller canvas.
     least = settings.min_height_frac * small.shape[0] / turned.shape[0]
-    flat = detect_scaled(turned, replace(settings, min_height_frac=least), max_side)
+    # The sheet found on the frame is the page on the canvas too: there it may not stand out
+    # again (it covers less of the canvas, and the turn draws the surround out around it).
+    fwd = cv2.invertAffineTransform(back)
+    sheet = None if blobs.sheet is None else blobs.sheet @ fwd[:, :2].T + fwd[:, 2]
+    flat = detect_scaled(turned, replace(settings, min_height_frac=least), max_side, sheet)
     det = flat.detections
     xyxy, share = _boxes_back(det.xyxy, list(det.data["mask"]), back, (w, h))
     # A blob mostly in the corners the turn uncovered is the image's edge drawn out across

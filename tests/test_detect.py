@@ -319,6 +319,15 @@ def test_a_sheet_full_of_bold_writing_is_still_the_sheet():
     assert ((det.xyxy[:, :2] >= [150, 120]) & (det.xyxy[:, 2:] <= [650, 480])).all()
 
 
+def test_a_sheet_given_is_the_page_read():
+    img = page(digits=(("3", 100, 200), ("8", 400, 200)))
+    assert len(detect(img).detections) == 2
+    given = np.array([[50, 100], [300, 100], [300, 300], [50, 300]], np.float64)
+    blobs = detect(img, sheet=given)
+    assert blobs.detections.xyxy[:, 2].max() <= 300 and len(blobs.detections) == 1
+    assert np.abs(blobs.sheet - given).max() < 1e-9  # reported as given
+
+
 def test_a_sheet_on_a_desk_in_a_small_frame_is_found_and_read_alone():
     img, corners = _sheet_on_desk()
     small = cv2.resize(img, (400, 300), interpolation=cv2.INTER_AREA)  # 1/8 size: 50 x 37
