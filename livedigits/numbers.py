@@ -25,6 +25,7 @@ FAR_GAP = 2.0  # ... or wider than this many digit heights, whatever the usual g
 BASELINE_SHIFT = 0.5  # digits whose centres step across the line by more are apart
 ROW_OVERLAP = 0.5  # lines share a page row when they overlap this much of the shorter height
 PAGE_TILT = 5.0  # degrees; a page tilted more has its rows found along its own direction
+SPREAD_AGREE = 5.0  # degrees; digits far apart keep a page's slope within this of each other
 STEEP_TILT = 15.0  # degrees; a page tilted more is levelled to detect, its lines found in its frame
 
 _TAN_LINK = float(np.tan(np.radians(MAX_LINK_ANGLE)))
@@ -68,6 +69,8 @@ def page_rows(det: Detections, size_ratio: float = MAX_SIZE_RATIO) -> list[list[
         return []
     lines, straight = _chains(det, size_ratio)
     tilt = _page_tilt([ln for ln, k in zip(lines, straight, strict=True) if k])
+    if not straight.any():
+        tilt = _spread_tilt(det, size_ratio)
     centers = det.centers
     if tilt == 0.0:
         return _page_order(det.xyxy, centers, lines, straight, 0.0)
@@ -128,6 +131,31 @@ def _page_tilt(straight: list[Line]) -> float:
     angles = np.sort(np.repeat([ln.angle for ln in long], [len(ln) for ln in long]))
     tilt = float(angles[len(angles) // 2])
     return tilt if abs(tilt) >= PAGE_TILT else 0.0
+
+
+def _spread_tilt(det: Detections, size_ratio: float) -> float:
+    """The slope (degrees) between digits written far apart and their nearest like-sized
+    neighbour ahead, both ways (a grid of single digits on a page held at an angle): their
+    median where three or more such pairs keep it within SPREAD_AGREE degrees (all but a
+    quarter of them); 0 otherwise, or within PAGE_TILT of level."""
+    c = det.centers
+    h = np.maximum(det.heights, 1.0)
+    dx = c[None, :, 0] - c[:, None, 0]
+    dy = c[None, :, 1] - c[:, None, 1]
+    hi, lo = np.maximum(h[:, None], h[None, :]), np.minimum(h[:, None], h[None, :])
+    cost = np.where((dx > 0) & (np.abs(dy) <= dx) & (hi <= size_ratio * lo), np.hypot(dx, dy),
+                    np.inf)
+    if len(det) < 4 or not np.isfinite(cost).any():
+        return 0.0
+    ahead, behind = cost.argmin(axis=1), cost.argmin(axis=0)
+    idx = np.arange(len(det))
+    pair = np.isfinite(cost[idx, ahead]) & (behind[ahead] == idx)
+    angles = np.degrees(np.arctan2(dy[idx, ahead], dx[idx, ahead]))[pair]
+    if len(angles) < 3:
+        return 0.0
+    tilt = float(np.median(angles))
+    agree = np.count_nonzero(np.abs(angles - tilt) <= SPREAD_AGREE) >= 0.75 * len(angles)
+    return tilt if agree and abs(tilt) >= PAGE_TILT else 0.0
 
 
 def _is_long(line: Line, centers: np.ndarray, heights: np.ndarray) -> bool:

@@ -263,3 +263,25 @@ def test_steep_rows_stay_whole_past_a_long_tailed_digit(tail):
     assert [[ln.members.tolist() for ln in row] for row in rows] == [
         [list(range(8 * r, 8 * r + 8))] for r in range(3)]
     assert all(ln.angle == pytest.approx(40.0, abs=3) for row in rows for ln in row)
+
+
+@pytest.mark.parametrize("angle", [-12.0, -6.0, 8.0, 12.0])
+def test_single_digits_far_apart_on_a_turned_page_are_read_row_by_row(angle):
+    # A keypad of single digits four heights apart (a real photo's "012/345/678/9"), turned:
+    # too far apart to chain, each row's slope comes from the digits' nearest neighbours.
+    t = np.radians(angle)
+    u, v = np.array([np.cos(t), np.sin(t)]), np.array([-np.sin(t), np.cos(t)])
+    boxes = []
+    for k in range(10):
+        cx, cy = np.array([400.0, 300.0]) + 160 * (k % 3) * u + 190 * (k // 3) * v
+        boxes.append([cx - 15, cy - 20, cx + 15, cy + 20])
+    det = Detections(np.round(boxes).astype(int), digit=list(range(10)))
+    assert ["".join(n.text for n in row) for row in read_page(det)] == ["012", "345", "678", "9"]
+
+
+def test_scattered_digits_keep_the_page_level():
+    # Digits strewn about with no common slope: rows as they stand, top to bottom.
+    boxes = [[100, 100, 130, 140], [300, 160, 330, 200], [520, 90, 550, 130],
+             [120, 400, 150, 440], [330, 330, 360, 370], [540, 430, 570, 470]]
+    det = Detections(boxes, digit=[1, 2, 3, 4, 5, 6])
+    assert ["".join(n.text for n in row) for row in read_page(det)] == ["13", "2", "5", "4", "6"]
