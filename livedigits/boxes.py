@@ -24,7 +24,11 @@ def paired_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ...            np.array([[0, 0, 3, 10], [9, 9, 12, 12]]))
     array([0.3, 0. ])
     """
-    return _iou(np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b, np.float64).reshape(-1, 4))
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    if len(a) != len(b):
+        raise ValueError(f"paired_iou needs as many boxes in each: {len(a)} and {len(b)}")
+    return _iou(a, b)
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:

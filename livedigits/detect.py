@@ -25,7 +25,7 @@ from livedigits.images import to_gray8
 WORK_SCALE = 8  # the background is estimated on a frame this many times smaller
 SHEET_MIN, SHEET_MAX = 0.06, 0.9  # a sheet on a surround covers this share of the frame
 SHEET_SOLIDITY = 0.85  # its area against its convex hull's: paper is flat and convex
-SHEET_ROWS = 60  # the sheet is looked for on a copy of at least this many rows
+SHEET_ROWS = 60  # the sheet is looked for on a copy whose short side is at least this
 SHEET_STEP = 0.15  # its edge steps down by this share of its brightness onto the surround
 SPLIT_ASPECT = 1.1  # a blob wider than this times its height may be digits that touch
 DIGIT_ASPECT = 0.7  # the typical width of a digit against its height, for splitting
@@ -156,10 +156,11 @@ def find_sheet(small: np.ndarray) -> np.ndarray | None:
 
 
 def locate_sheet(gray: np.ndarray, small: np.ndarray) -> np.ndarray | None:
-    """`find_sheet`'s outline in `small`'s pixels (`gray` at 1/WORK_SCALE). On a frame under
-    WORK_SCALE * SHEET_ROWS rows the sheet is looked for on a finer copy of SHEET_ROWS rows or
-    more: at 1/WORK_SCALE a small frame's light fall-off and its row of writing take a few
-    pixels each, and the sheet's edge is told from them no longer."""
+    """`find_sheet`'s outline in `small`'s pixels (`gray` at 1/WORK_SCALE). On a frame whose
+    short side is under WORK_SCALE * SHEET_ROWS pixels the sheet is looked for on a finer copy
+    whose short side is SHEET_ROWS or more: at 1/WORK_SCALE a small frame's light fall-off and
+    its row of writing take a few pixels each, and the sheet's edge is told from them no
+    longer."""
     h, w = gray.shape
     f = min(WORK_SCALE, max(1, min(h, w) // SHEET_ROWS))
     if f == WORK_SCALE:
@@ -204,9 +205,10 @@ def background(gray: np.ndarray, small: np.ndarray | None = None,
     sh, sw = small.shape
     if sheet is not None:
         outside = np.full_like(small, 255)
-        cv2.fillPoly(outside, [sheet.astype(np.int32)], 0)
-        small = small.copy()
-        small[outside > 0] = int(np.median(small[outside == 0]))
+        cv2.fillPoly(outside, [np.round(sheet).astype(np.int32)], 0)
+        if (outside == 0).any():  # (an outline given off the frame holds no paper)
+            small = small.copy()
+            small[outside > 0] = int(np.median(small[outside == 0]))
     k = min(max(3, (min(sw, sh) // 5) | 1), 255)
     if min(sw, sh) >= k:
         bg_small = cv2.medianBlur(small, k)
@@ -471,7 +473,8 @@ def _join_pieces(boxes: np.ndarray, min_h: float = 0.0) -> np.ndarray:
 
     Two pieces join when they overlap horizontally for most of the narrower one and the
     vertical gap between them is small next to their height, or when they stand side by side,
-    overlapping vertically, with a gap under a twenty-fifth of the taller one's height. Two
+    overlapping vertically, with a gap under a twenty-fifth of the taller one's height, or
+    when the smaller has INSIDE of its box inside the other's (a 3's top lifted off). Two
     pieces that are each about as tall as the page's digits (the median of three or more
     marks at least `min_h` tall) are two digits, never one (neighbours on a steep row).
     """
@@ -824,8 +827,9 @@ def detect(frame: np.ndarray, settings: DetectorSettings | None = None,
         return Blobs(Detections.empty(), [], False)
     H, W = gray.shape
     small = shrink(gray)
-    if sheet is not None:
-        sheet = (np.asarray(sheet, np.float64) - WORK_SCALE / 2) / WORK_SCALE
+    if sheet is not None:  # (kept to the frame: an outline past its edge holds nothing)
+        sheet = (np.clip(np.asarray(sheet, np.float64).reshape(-1, 2), 0, [W, H])
+                 - WORK_SCALE / 2) / WORK_SCALE
     elif s.invert is not True:
         sheet = locate_sheet(gray, small)
     ink = ink_mask(gray, s, small, sheet)

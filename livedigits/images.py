@@ -105,11 +105,12 @@ def _stretch8(image: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     lo, hi = float(sample.min()), float(sample.max())
     if not np.issubdtype(image.dtype, np.integer) and lo >= 0.0 and hi <= 1.0:
         lo, hi = 0.0, 1.0
-    elif hi <= lo:  # a flat image has no range: fall back to the type's own range
+    elif hi <= lo:  # a flat image has no range: integers take the type's, floats are paper
         if not np.issubdtype(image.dtype, np.integer):
-            return np.full(values.shape, 255, np.uint8)  # flat float: all paper, whatever value
+            return np.full(values.shape, 255, np.uint8)
         lo, hi = 0.0, float(np.iinfo(image.dtype).max)
-    out = (values - lo) * (255.0 / (hi - lo))
+    # Halved first: a float64 image spanning -1.7e308..1.7e308 has a range past float64.
+    out = (values / 2 - lo / 2) * (255.0 / (hi / 2 - lo / 2))
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from livedigits.boxes import iou_matrix, paired_iou
 
@@ -11,3 +12,5 @@ def test_paired_iou_is_each_row_with_its_own_box():
     np.testing.assert_allclose(paired_iou(a, b), np.diagonal(iou_matrix(a, b)))
     assert paired_iou(a, a)[(a[:, 2:] > a[:, :2]).all(axis=1)].min() == 1.0
     assert paired_iou(np.zeros((0, 4)), np.zeros((0, 4))).shape == (0,)
+    with pytest.raises(ValueError, match="as many"):
+        paired_iou(np.zeros((3, 4)), np.zeros((1, 4)))

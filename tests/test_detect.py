@@ -326,6 +326,8 @@ def test_a_sheet_given_is_the_page_read():
     blobs = detect(img, sheet=given)
     assert blobs.detections.xyxy[:, 2].max() <= 300 and len(blobs.detections) == 1
     assert np.abs(blobs.sheet - given).max() < 1e-9  # reported as given
+    off = np.array([[-100, -100], [-50, -100], [-50, -50]], np.float64)  # off the frame
+    assert len(detect(img, sheet=off).detections) == 0
 
 
 def test_a_sheet_on_a_desk_in_a_small_frame_is_found_and_read_alone():

@@ -91,9 +91,10 @@ def test_16bit_is_stretched_by_its_range(tmp_path):
     ([7.0, 7.0, 7.0], [255, 255, 255]),  # flat, out of range: no division by zero
     ([1.6e38, 1.6e38, 1.6e38], [255, 255, 255]),  # flat and huge: value - 1 == value
     ([-3e38, 0.0, 3e38], [0, 128, 255]),  # a range wider than float32 holds
+    ([-1.7e308, 0.0, 1.7e308], [0, 128, 255]),  # ... and than float64 (as float64)
 ])
 def test_float_images(values, expected):
-    img = np.array([values], np.float32)
+    img = np.array([values], np.float64 if max(map(abs, values)) > 3.4e38 else np.float32)
     assert to_bgr8(img)[0, :, 1].tolist() == expected
 
 
