@@ -101,10 +101,11 @@ def as_gray(frame: np.ndarray) -> np.ndarray:
     return to_gray8(frame)
 
 
-def shrink(gray: np.ndarray) -> np.ndarray:
-    """The frame at 1/WORK_SCALE size, where the paper and the sheet are worked out."""
+def shrink(gray: np.ndarray, factor: int = WORK_SCALE) -> np.ndarray:
+    """The frame at 1/`factor` size (1/WORK_SCALE: where the paper and the sheet are worked
+    out)."""
     h, w = gray.shape
-    sw, sh = max(1, w // WORK_SCALE), max(1, h // WORK_SCALE)
+    sw, sh = max(1, w // factor), max(1, h // factor)
     return cv2.resize(gray, (sw, sh), interpolation=cv2.INTER_AREA)
 
 
@@ -165,8 +166,7 @@ def locate_sheet(gray: np.ndarray, small: np.ndarray) -> np.ndarray | None:
     f = min(WORK_SCALE, max(1, min(h, w) // SHEET_ROWS))
     if f == WORK_SCALE:
         return find_sheet(small)
-    hull = find_sheet(cv2.resize(gray, (max(1, w // f), max(1, h // f)),
-                                 interpolation=cv2.INTER_AREA))
+    hull = find_sheet(shrink(gray, f))
     return None if hull is None else (hull + 0.5) * f / WORK_SCALE - 0.5
 
 

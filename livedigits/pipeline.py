@@ -65,15 +65,25 @@ def detect_scaled(image: np.ndarray, settings: DetectorSettings, max_side: int,
     scale = max_side / max(h, w, 1)
     if scale >= 1 or image.ndim not in (2, 3):
         return detect(image, settings, sheet)
-    small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
-                       interpolation=cv2.INTER_AREA)
-    blobs = detect(small, settings, None if sheet is None else sheet * scale)
+    blobs = detect(_scaled(image, scale), settings, None if sheet is None else sheet * scale)
     xyxy = np.round(blobs.detections.xyxy / scale)
     blobs.detections = blobs.detections.replace(
         xyxy=np.clip(xyxy, 0, [w, h, w, h]).astype(np.int32))
     if blobs.sheet is not None:
         blobs.sheet = blobs.sheet / scale
     return blobs
+
+
+def _scaled(image: np.ndarray, scale: float) -> np.ndarray:
+    """`image` resized by `scale` (under 1: shrunk, by pixel area)."""
+    h, w = image.shape[:2]
+    return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
+                      interpolation=cv2.INTER_AREA)
+
+
+def _moved(points: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """`points` (N x 2, x y) carried by the 2x3 affine matrix `m`."""
+    return points @ m[:, :2].T + m[:, 2]
 
 
 def turned_size(w: float, h: float, tilt: float) -> tuple[float, float]:
@@ -112,7 +122,7 @@ def _boxes_back(xyxy: np.ndarray, masks: list[np.ndarray], back: np.ndarray,
     for i, (box, m) in enumerate(zip(np.asarray(xyxy, np.float64), masks, strict=True)):
         step = (box[2:] - box[:2]) / np.maximum(m.shape[::-1], 1)
         pts = box[:2] + (cv2.findNonZero(m).reshape(-1, 2) + 0.5) * step
-        p = pts @ back[:, :2].T + back[:, 2]
+        p = _moved(pts, back)
         out[i] = np.r_[p.min(axis=0) - 0.5, p.max(axis=0) + 0.5]
         share[i] = np.mean(((p >= 0) & (p <= [w, h])).all(axis=1))
     return np.clip(np.round(out), 0, [w, h, w, h]).astype(np.int32), share
@@ -135,16 +145,15 @@ def detect_page(image: np.ndarray, settings: DetectorSettings,
     # A large photo is turned on the copy `detect_scaled` would read the canvas at, not
     # at full size (a 12-megapixel photo took a second and a half to turn).
     scale = min(1.0, max_side / max(turned_size(w, h, tilt)))
-    small = image if scale == 1.0 else cv2.resize(
-        image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    small = image if scale == 1.0 else _scaled(image, scale)
     turned, back = level(small, tilt)
     back = back * np.array([[w / small.shape[1]], [h / small.shape[0]]])
     # The least digit height is a share of the frame's height, not of the taller canvas.
     least = settings.min_height_frac * small.shape[0] / turned.shape[0]
     # The sheet found on the frame is the page on the canvas too: there it may not stand out
     # again (it covers less of the canvas, and the turn draws the surround out around it).
-    fwd = cv2.invertAffineTransform(back)
-    sheet = None if blobs.sheet is None else blobs.sheet @ fwd[:, :2].T + fwd[:, 2]
+    sheet = None if blobs.sheet is None else _moved(blobs.sheet,
+                                                    cv2.invertAffineTransform(back))
     flat = detect_scaled(turned, replace(settings, min_height_frac=least), max_side, sheet)
     det = flat.detections
     xyxy, share = _boxes_back(det.xyxy, list(det.data["mask"]), back, (w, h))
@@ -158,7 +167,7 @@ def detect_page(image: np.ndarray, settings: DetectorSettings,
         keep &= _inside((box[:, :2] + box[:, 2:]) / 2.0, blobs.sheet)
         flat.sheet = blobs.sheet
     elif flat.sheet is not None:
-        flat.sheet = flat.sheet @ back[:, :2].T + back[:, 2]
+        flat.sheet = _moved(flat.sheet, back)
     det = det[keep]
     angles = line_angles(det)
     flat.detections = det.replace(xyxy=xyxy[keep])
