@@ -138,19 +138,12 @@ def _spread_tilt(det: Detections, size_ratio: float) -> float:
     neighbour ahead, both ways (a grid of single digits on a page held at an angle): their
     median where three or more such pairs keep it within SPREAD_AGREE degrees (all but a
     quarter of them); 0 otherwise, or within PAGE_TILT of level."""
-    c = det.centers
-    h = np.maximum(det.heights, 1.0)
-    dx = c[None, :, 0] - c[:, None, 0]
-    dy = c[None, :, 1] - c[:, None, 1]
-    hi, lo = np.maximum(h[:, None], h[None, :]), np.minimum(h[:, None], h[None, :])
-    cost = np.where((dx > 0) & (np.abs(dy) <= dx) & (hi <= size_ratio * lo), np.hypot(dx, dy),
-                    np.inf)
-    if len(det) < 4 or not np.isfinite(cost).any():
+    if len(det) < 4:
         return 0.0
-    ahead, behind = cost.argmin(axis=1), cost.argmin(axis=0)
-    idx = np.arange(len(det))
-    pair = np.isfinite(cost[idx, ahead]) & (behind[ahead] == idx)
-    angles = np.degrees(np.arctan2(dy[idx, ahead], dx[idx, ahead]))[pair]
+    dx, dy, hi, lo = _apart(det)
+    nxt = _mutual_ahead(dx, dy, (dx > 0) & (np.abs(dy) <= dx) & (hi <= size_ratio * lo))
+    pair = np.flatnonzero(nxt >= 0)
+    angles = np.degrees(np.arctan2(dy[pair, nxt[pair]], dx[pair, nxt[pair]]))
     if len(angles) < 3:
         return 0.0
     tilt = float(np.median(angles))
@@ -281,21 +274,31 @@ def _next_on_line(det: Detections, size_ratio: float = MAX_SIZE_RATIO) -> np.nda
     Ahead means to the right and no steeper than MAX_LINK_ANGLE. Keeping only mutual choices
     gives every digit at most one neighbour per side, so lines come out as chains, never trees.
     """
-    n = len(det)
     b = det.xyxy.astype(np.float64)
-    c = det.centers
-    h = np.maximum(det.heights, 1.0)
-    dx = c[None, :, 0] - c[:, None, 0]  # [i, j]: from digit i to digit j
-    dy = c[None, :, 1] - c[:, None, 1]
+    dx, dy, hi, lo = _apart(det)
     near, far = b[:, :2], b[:, 2:]  # top-left and bottom-right corners
     gap_xy = np.maximum(0.0, np.maximum(near[None] - far[:, None], near[:, None] - far[None]))
     gap = np.hypot(gap_xy[..., 0], gap_xy[..., 1])  # 0 when the boxes touch or overlap
-    hi, lo = np.maximum(h[:, None], h[None, :]), np.minimum(h[:, None], h[None, :])
-    ok = ((dx > 0) & (np.abs(dy) <= dx * _TAN_LINK)
-          & (gap < LINK_GAP * (hi + lo) / 2) & (hi <= size_ratio * lo))
+    return _mutual_ahead(dx, dy, (dx > 0) & (np.abs(dy) <= dx * _TAN_LINK)
+                         & (gap < LINK_GAP * (hi + lo) / 2) & (hi <= size_ratio * lo))
+
+
+def _apart(det: Detections) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For every two digits ([i, j]: from digit i to digit j), how far apart their centres
+    are across and down, and the taller and the shorter of their heights."""
+    c = det.centers
+    h = np.maximum(det.heights, 1.0)
+    dx = c[None, :, 0] - c[:, None, 0]
+    dy = c[None, :, 1] - c[:, None, 1]
+    return dx, dy, np.maximum(h[:, None], h[None, :]), np.minimum(h[:, None], h[None, :])
+
+
+def _mutual_ahead(dx: np.ndarray, dy: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Each digit's nearest digit ahead among those `ok` allows ([i, j]: from i to j, `dx`
+    and `dy` apart), or -1: kept only where that one's nearest behind is this one."""
     cost = np.where(ok, np.hypot(dx, dy), np.inf)
     ahead, behind = cost.argmin(axis=1), cost.argmin(axis=0)
-    idx = np.arange(n)
+    idx = np.arange(len(cost))
     mutual = np.isfinite(cost[idx, ahead]) & (behind[ahead] == idx)
     return np.where(mutual, ahead, -1)
 
