@@ -57,11 +57,10 @@ def reads_as_one(img: np.ndarray) -> bool:
     ys, xs = np.nonzero(img > 80)
     if ys.size < 2:
         return False
-    cov = np.cov(np.stack([xs, ys]).astype(np.float64))
-    small, big = np.linalg.eigvalsh(cov)
+    (small, big), axes = np.linalg.eigh(np.cov(np.stack([xs, ys]).astype(np.float64)))
     if big <= 0 or small > 0.06 * big:  # thicker or more bent than a bar (width < ~1/4 length)
         return False
-    vx, vy = np.linalg.eigh(cov)[1][:, 1]
+    vx, vy = axes[:, 1]
     return bool(np.degrees(np.arctan2(abs(vy), abs(vx))) > FLAT)
 
 
